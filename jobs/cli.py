@@ -1,0 +1,53 @@
+"""`synth`: the command line of raysynth.
+
+    synth train    fit a model and save/register it        (jobs.train)
+    synth sample   generate rows from a saved model         (jobs.sample)
+    synth pipeline prepare -> train -> evaluate -> sample    (jobs.pipeline)
+    synth models   list model families and stored models
+
+`synth COMMAND --help` explains each. Commands run on a local Ray started for the command
+unless --address (or RAY_ADDRESS) names a cluster; --no-ray runs in this process."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "pipeline": "jobs.pipeline"}
+
+
+def models_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="synth models", description="List model families and the "
+                                 "models stored in a model store.")
+    ap.add_argument("--store", help="model store root (default RAYSYNTH_STORE, else ./models)")
+    args = ap.parse_args(argv)
+    import synth
+    from synth.store import ModelStore
+
+    print("model families:", ", ".join(synth.list_synthesizers()))
+    store = ModelStore(args.store)
+    names = store.names()
+    print(f"stored models in {store.root}:" + ("" if names else " (none)"))
+    for name in names:
+        print(f"  {name}: versions {store.versions(name)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "models":
+        return models_main(rest)
+    if command not in COMMANDS:
+        print(f"error: unknown command {command!r}; commands: "
+              f"{', '.join([*COMMANDS, 'models'])}", file=sys.stderr)
+        return 2
+    return importlib.import_module(COMMANDS[command]).main(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

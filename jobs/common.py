@@ -1,0 +1,101 @@
+"""Shared glue of the job entrypoints: `--config FILE.yaml` + `key=value` overrides (dotted keys
+for nested values) into a typed job config, `--dry-run`, and a Ray to run on (a local one
+started for the command unless `--address`/RAY_ADDRESS names a cluster)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import yaml
+
+from synth.config import build_config
+from synth.errors import ConfigError, SynthError
+
+C = TypeVar("C")
+LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
+                 "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """['a=1', 'params.epochs=5'] -> {'a': 1, 'params': {'epochs': 5}} (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        node = out
+        *parents, leaf = key.strip().split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = yaml.safe_load(raw) if raw != "" else ""
+    return out
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        both = isinstance(v, dict) and isinstance(out.get(k), dict)
+        out[k] = deep_merge(out[k], v) if both else v
+    return out
+
+
+def load_config(cls: type[C], config_file: str | None, flags: dict[str, Any],
+                overrides: list[str]) -> C:
+    """File < flags < key=value overrides; unknown keys rejected by name."""
+    doc: dict[str, Any] = {}
+    if config_file:
+        try:
+            with open(config_file) as f:
+                doc = yaml.safe_load(f) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file {config_file!r} does not exist") from None
+        if not isinstance(doc, dict):
+            raise ConfigError(f"config file {config_file!r} must hold a mapping of keys")
+    doc = deep_merge(doc, {k: v for k, v in flags.items() if v is not None})
+    doc = deep_merge(doc, parse_overrides(overrides))
+    return build_config(cls, doc, where="job config")
+
+
+def add_common_args(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--config", help="YAML job config; key=value arguments override it")
+    ap.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local "
+                    "Ray started for this command)")
+    ap.add_argument("--no-ray", action="store_true",
+                    help="run in this process without Ray (quick local runs)")
+    ap.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    ap.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+
+
+def print_config(cfg: Any) -> None:
+    print(json.dumps(dataclasses.asdict(cfg), indent=2, default=str))
+
+
+def start_ray(address: str | None) -> Any:
+    """Connect to a cluster, or start a loopback-only local Ray (never leaves 127.0.0.1)."""
+    import ray
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    if ray.is_initialized():
+        return ray
+    if address:
+        ray.init(address=address, log_to_driver=True)
+    else:
+        for k, v in LOCAL_RAY_ENV.items():
+            os.environ.setdefault(k, v)
+        ray.init(include_dashboard=False, log_to_driver=True)
+    return ray
+
+
+def run_main(fn: Callable[[], int | None]) -> int:
+    """Run a job body; a user's mistake prints one clear line and exits 2 (no traceback)."""
+    try:
+        return int(fn() or 0)
+    except SynthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

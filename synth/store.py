@@ -1,0 +1,131 @@
+"""Model artifacts: a model is a directory of plain files (config JSON, torch state_dict
+weights, transformer JSON + NPZ), local or s3://. A `_COMPLETE` marker is written last, so a
+half-written directory is never loaded.
+
+The model store: `<root>/<name>/<version>/` with integer versions; `name` alone resolves to the
+newest complete version."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from typing import Any
+
+import numpy as np
+import torch
+
+from synth.data import io as sio
+from synth.errors import ModelLoadError
+
+COMPLETE = "_COMPLETE"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def json_bytes(doc: Any) -> bytes:
+    return json.dumps(doc, indent=2, sort_keys=False, default=str).encode()
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def torch_bytes(state: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.getvalue()
+
+
+def load_json(raw: bytes, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{what} is not valid JSON ({exc}); the model directory is corrupt"
+                             ) from None
+
+
+def load_npz(raw: bytes, what: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise ModelLoadError(f"{what} is not a valid NPZ file ({exc}); the model directory is "
+                             "corrupt") from None
+
+
+def load_torch(raw: bytes, what: str) -> dict[str, Any]:
+    """Weights only: `weights_only=True` refuses anything but tensors and plain containers."""
+    try:
+        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
+        raise ModelLoadError(f"{what} is not a valid weights file ({type(exc).__name__}); the "
+                             "model directory is corrupt") from None
+
+
+def write_model_dir(path: str, files: dict[str, bytes]) -> None:
+    """Write every file, then the completion marker."""
+    for name, data in files.items():
+        sio.write_bytes(sio.join(path, name), data)
+    sio.write_bytes(sio.join(path, COMPLETE), b"")
+
+
+def read_model_dir(path: str, names: list[str]) -> dict[str, bytes]:
+    """Read named files of a complete model directory, with errors a user can act on."""
+    if not sio.exists(sio.join(path, "config.json")):
+        raise ModelLoadError(f"{path!r} is not a model directory (no config.json); pass the "
+                             "directory written by model.save() or a model-store name")
+    if not sio.exists(sio.join(path, COMPLETE)):
+        raise ModelLoadError(f"{path!r} is incomplete (no {COMPLETE} marker): it was not fully "
+                             "written; save or train the model again")
+    out = {}
+    for name in names:
+        try:
+            out[name] = sio.read_bytes(sio.join(path, name))
+        except FileNotFoundError:
+            raise ModelLoadError(f"{path!r} lacks {name}; the model directory is corrupt"
+                                 ) from None
+    return out
+
+
+class ModelStore:
+    """Versioned models under one root (local or s3://)."""
+
+    def __init__(self, root: str | None = None) -> None:
+        self.root = str(root or os.environ.get("RAYSYNTH_STORE") or "models")
+
+    def versions(self, name: str) -> list[int]:
+        check_name(name)
+        base = sio.join(self.root, name)
+        found = [int(v) for v in sio.list_dir(base) if v.isdigit()]
+        return sorted(v for v in found if sio.exists(sio.join(base, str(v), COMPLETE)))
+
+    def names(self) -> list[str]:
+        return [n for n in sio.list_dir(self.root) if _NAME.match(n) and self.versions(n)]
+
+    def next_version_path(self, name: str) -> tuple[int, str]:
+        base = sio.join(self.root, check_name(name))
+        taken = [int(v) for v in sio.list_dir(base) if v.isdigit()]
+        version = max(taken, default=0) + 1
+        return version, sio.join(base, str(version))
+
+    def resolve(self, name: str, version: int | None = None) -> str:
+        versions = self.versions(name)
+        if not versions:
+            raise ModelLoadError(f"no model named {name!r} in store {self.root!r}; stored: "
+                                 f"{', '.join(self.names()) or '(none)'}")
+        if version is None:
+            version = versions[-1]
+        if version not in versions:
+            raise ModelLoadError(f"model {name!r} has no complete version {version}; versions: "
+                                 f"{versions}")
+        return sio.join(self.root, name, str(version))
+
+
+def check_name(name: str) -> str:
+    """Model names are plain identifiers: no path separators, no traversal."""
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+        raise ModelLoadError(f"invalid model name {name!r}: use letters, digits, '_', '-', '.'")
+    return name

