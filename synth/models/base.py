@@ -21,10 +21,8 @@ from synth.data.codecs import IdCodec
 from synth.data.metadata import Metadata, check_frame, detect_metadata
 from synth.data.transformer import DataTransformer, TransformerOptions
 from synth.errors import ConditionError, DataError, NotFittedError
-from synth.models.conditions import (Condition, condition_groups, condition_mask,
-                                     parse_conditions)
-from synth.store import (json_bytes, load_json, load_npz, npz_bytes, read_model_dir,
-                         write_model_dir)
+from synth.models.conditions import Condition, condition_groups, condition_mask, parse_conditions
+from synth.store import json_bytes, load_json, load_npz, npz_bytes, read_model_dir, write_model_dir
 
 BLOCK_ROWS = 2048
 DEFAULT_BATCH = 16 * BLOCK_ROWS

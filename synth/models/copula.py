@@ -15,7 +15,7 @@ import torch
 from scipy import special, stats
 
 from synth.config import require
-from synth.data.codecs import CategoricalCodec, NumericCodec
+from synth.data.codecs import CategoricalCodec
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
 from synth.models.registry import register_synthesizer

@@ -56,11 +56,16 @@ class SpanLayout:
     def decode(self, raw: torch.Tensor, generator: torch.Generator | None, gumbel: bool = True
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """(tanh values, category codes). With `gumbel`, codes are draws from each span's
-        softmax (argmax of logits + Gumbel noise, the same law as argmax of Gumbel-softmax)."""
+        softmax: the law of argmax(Gumbel-softmax), drawn by inverse CDF with one uniform per
+        span (not one Gumbel variate per cell, which costs as much as the network)."""
         logits = self.logits(raw)
-        if gumbel:
-            logits = logits + gumbel_like(logits, generator)
-        return torch.tanh(raw[:, self.value_idx]), logits.argmax(dim=-1)
+        values = torch.tanh(raw.index_select(1, self.value_idx))
+        if not gumbel:
+            return values, logits.argmax(dim=-1)
+        cum = torch.softmax(logits, dim=-1).cumsum_(dim=-1)
+        u = torch.rand(cum.shape[:2], dtype=cum.dtype, generator=generator).to(cum.device)
+        codes = (cum < u.unsqueeze(-1)).sum(dim=-1)
+        return values, torch.minimum(codes, self.valid.sum(dim=1) - 1)
 
     def cond_loss(self, raw: torch.Tensor, span: torch.Tensor, category: torch.Tensor
                   ) -> torch.Tensor:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from synth.registry import Registry
 
 SYNTHESIZERS: Registry[type] = Registry("synthesizer")

@@ -42,7 +42,7 @@ class CTGANConfig:
                 "layer widths must be >= 1")
         require(self.discriminator_steps >= 1, "discriminator_steps must be >= 1")
         require(self.gumbel_tau > 0, "gumbel_tau must be > 0")
-        require(2 <= self.max_categories, "max_categories must be >= 2")
+        require(self.max_categories >= 2, "max_categories must be >= 2")
         require(1 <= self.max_modes <= 50, "max_modes must be in 1..50")
 
     @staticmethod

@@ -83,7 +83,8 @@ def critic_step(st: GANState, inp: StepInputs, batch: int) -> float:
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     scores = st.critic(torch.cat([real, fake, mixed], dim=0))
     n_groups = batch // cfg.pac
-    s_real, s_fake, s_mixed = scores[:n_groups], scores[n_groups:2 * n_groups], scores[2 * n_groups:]
+    s_real, s_fake = scores[:n_groups], scores[n_groups:2 * n_groups]
+    s_mixed = scores[2 * n_groups:]
     loss = s_fake.mean() - s_real.mean() + gradient_penalty(s_mixed, mixed, cfg.pac, cfg.gp_lambda)
     st.opt_d.zero_grad(set_to_none=True)
     loss.backward()

@@ -1,0 +1,1 @@
+"""CTGAN: config, networks, sampler, training step and the synthesizer."""
