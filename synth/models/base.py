@@ -22,6 +22,7 @@ from synth.data.metadata import Metadata, check_frame, detect_metadata
 from synth.data.transformer import DataTransformer, TransformerOptions
 from synth.errors import ConditionError, DataError, NotFittedError
 from synth.models.conditions import Condition, condition_groups, condition_mask, parse_conditions
+from synth.models.layout import SpanLayout
 from synth.store import json_bytes, load_json, load_npz, npz_bytes, read_model_dir, write_model_dir
 
 BLOCK_ROWS = 2048
@@ -78,6 +79,13 @@ class Synthesizer(ABC):
 
     @abstractmethod
     def _fit_model(self, data: pd.DataFrame) -> None: ...
+
+    def span_layout(self) -> SpanLayout:
+        """Index tensors of the transformer's output spec (built once per fitted model)."""
+        tr = self._fitted_transformer()
+        if getattr(self, "_layout_for", None) is not tr:
+            self._layout, self._layout_for = SpanLayout(tr.spans), tr
+        return self._layout
 
     @property
     def fitted(self) -> bool:

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from synth.config import require
@@ -92,9 +91,7 @@ def tvae_loss(raw: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor, mu: torch
     v = layout.value_idx
     s = sigma.index_select(0, v)
     recon = ((x[:, v] - torch.tanh(raw[:, v])) ** 2 / 2 / s**2).sum() + torch.log(s).sum() * len(x)
-    logits = layout.logits(raw)
-    target = layout.logits(x).argmax(dim=-1)  # one-hot truth gathered the same way
-    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="sum")
+    ce = layout.softmax_cross_entropy(raw, x)
     kld = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp())
     return (factor * (recon + ce) + kld) / len(x)
 
@@ -139,19 +136,14 @@ class TVAE(Synthesizer):
         return None  # TVAE has no conditional input: every condition is rejection
 
     def _block(self, gen: torch.Generator, plan: None):
-        layout = self._layout()
+        layout = self.span_layout()
         z = torch.randn(BLOCK_ROWS, self.config.embedding_dim, generator=gen)
         raw = self.decoder(z)
-        values, codes = layout.decode(raw, gen, gumbel=False)
+        values, codes = layout.decode(raw, gen, sample=False)
         sigma = self.decoder.sigma.index_select(0, layout.value_idx)
         noisy = torch.tanh(raw.index_select(1, layout.value_idx)) + sigma * torch.randn(
             values.shape, generator=gen)
         return self.transformer.invert_spans(noisy.clamp(-1, 1).double().numpy(), codes.numpy())
-
-    def _layout(self) -> SpanLayout:
-        if getattr(self, "_cached_layout", None) is None:
-            self._cached_layout = SpanLayout(self.transformer.spans)
-        return self._cached_layout
 
     def _weight_files(self) -> dict[str, bytes]:
         return {"weights.pt": torch_bytes({"decoder": self.decoder.state_dict()})}

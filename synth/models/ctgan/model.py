@@ -89,13 +89,8 @@ class CTGAN(Synthesizer):
                 cats = torch.full((BLOCK_ROWS,), plan, dtype=torch.long)
             z = torch.cat([z, sampler.onehot(cats, torch.device("cpu"))], dim=1)
         raw = self.generator(z)
-        values, codes = self._layout().decode(raw, gen, gumbel=True)
+        values, codes = self.span_layout().decode(raw, gen, sample=True)
         return tr.invert_spans(values.double().numpy(), codes.numpy())
-
-    def _layout(self) -> SpanLayout:
-        if getattr(self, "_cached_layout", None) is None:
-            self._cached_layout = SpanLayout(self.transformer.spans)
-        return self._cached_layout
 
     # ----------------------------------------------------------------- weights
     def _weight_files(self) -> dict[str, bytes]:

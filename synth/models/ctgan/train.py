@@ -65,8 +65,9 @@ def gradient_penalty(scores: torch.Tensor, mixed: torch.Tensor, pac: int, lam: f
 
 
 def critic_step(st: GANState, inp: StepInputs, batch: int) -> float:
-    """One critic update: real rows drawn to match (permuted) conditional vectors, fake rows,
-    and their pac-wise interpolates scored in ONE forward and ONE backward pass."""
+    """One critic update: real rows drawn to match (permuted) conditional vectors, fake rows
+    and their pac-wise interpolates; Wasserstein loss and gradient penalty summed into ONE
+    backward pass (the reference calls backward twice, which DDP would sync twice)."""
     device, cfg = inp.data.device, inp.cfg
     zc, cond, drawn = _noise_and_cond(inp, batch, device)
     with torch.no_grad():
@@ -81,11 +82,13 @@ def critic_step(st: GANState, inp: StepInputs, batch: int) -> float:
     alpha = torch.rand(batch // cfg.pac, 1, 1, device=device)
     alpha = alpha.expand(-1, cfg.pac, real.shape[1]).reshape(batch, -1)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    scores = st.critic(torch.cat([real, fake, mixed], dim=0))
+    # real and fake rows share one forward; the interpolates get their own so that the
+    # penalty's double backward runs over those rows only
+    scores = st.critic(torch.cat([real, fake], dim=0))
     n_groups = batch // cfg.pac
-    s_real, s_fake = scores[:n_groups], scores[n_groups:2 * n_groups]
-    s_mixed = scores[2 * n_groups:]
-    loss = s_fake.mean() - s_real.mean() + gradient_penalty(s_mixed, mixed, cfg.pac, cfg.gp_lambda)
+    s_real, s_fake = scores[:n_groups], scores[n_groups:]
+    penalty = gradient_penalty(st.critic(mixed), mixed, cfg.pac, cfg.gp_lambda)
+    loss = s_fake.mean() - s_real.mean() + penalty
     st.opt_d.zero_grad(set_to_none=True)
     loss.backward()
     st.opt_d.step()
