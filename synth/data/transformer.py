@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth.config import require
 from synth.data.codecs import CategoricalCodec, IdCodec, NumericCodec, TextCodec
 from synth.data.gmm import ModeNormalizer
 from synth.data.metadata import Metadata
@@ -40,6 +41,22 @@ class Span:
     @property
     def conditional(self) -> bool:
         return self.role == "category"
+
+
+@dataclass(frozen=True)
+class TransformerParams:
+    """Transformer settings a neural model's config carries (and validates) as its own."""
+
+    max_modes: int = 10
+    gmm_sample_rows: int = 10_000
+    max_categories: int = 500
+    max_tail_values: int = 10_000
+
+    def validate_transformer(self) -> None:
+        require(1 <= self.max_modes <= 50, "max_modes must be in 1..50")
+        require(self.gmm_sample_rows >= 100, "gmm_sample_rows must be >= 100")
+        require(self.max_categories >= 2, "max_categories must be >= 2")
+        require(self.max_tail_values >= 1, "max_tail_values must be >= 1")
 
 
 @dataclass(frozen=True)

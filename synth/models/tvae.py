@@ -12,6 +12,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from synth.config import require
+from synth.data.transformer import TransformerParams
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
 from synth.models.ctgan.model import pick_device
@@ -21,7 +22,7 @@ from synth.store import load_torch, torch_bytes
 
 
 @dataclass(frozen=True)
-class TVAEConfig:
+class TVAEConfig(TransformerParams):
     epochs: int = 300
     batch_size: int = 500
     embedding_dim: int = 128
@@ -33,15 +34,12 @@ class TVAEConfig:
     seed: int = 0
     device: str = "auto"
     progress: bool = False
-    max_modes: int = 10
-    gmm_sample_rows: int = 10_000
-    max_categories: int = 500
-    max_tail_values: int = 10_000
 
     def validate(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
         require(self.batch_size >= 2, f"batch_size must be >= 2, got {self.batch_size}")
         require(self.embedding_dim >= 1, "embedding_dim must be >= 1")
+        self.validate_transformer()
 
     @staticmethod
     def search_space() -> dict[str, dict]:

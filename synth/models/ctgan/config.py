@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synth.config import require
+from synth.data.transformer import TransformerParams
 
 
 @dataclass(frozen=True)
-class CTGANConfig:
+class CTGANConfig(TransformerParams):
     epochs: int = 300
     batch_size: int = 500
     embedding_dim: int = 128
@@ -26,11 +27,6 @@ class CTGANConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = False
-    # transformer
-    max_modes: int = 10
-    gmm_sample_rows: int = 10_000
-    max_categories: int = 500
-    max_tail_values: int = 10_000
 
     def validate(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -42,8 +38,7 @@ class CTGANConfig:
                 "layer widths must be >= 1")
         require(self.discriminator_steps >= 1, "discriminator_steps must be >= 1")
         require(self.gumbel_tau > 0, "gumbel_tau must be > 0")
-        require(self.max_categories >= 2, "max_categories must be >= 2")
-        require(1 <= self.max_modes <= 50, "max_modes must be in 1..50")
+        self.validate_transformer()
 
     @staticmethod
     def search_space() -> dict[str, dict]:
