@@ -20,7 +20,7 @@ from synth.config import build_config, config_to_dict
 from synth.data.codecs import IdCodec
 from synth.data.metadata import Metadata, check_frame, detect_metadata
 from synth.data.transformer import DataTransformer, TransformerOptions
-from synth.errors import ConditionError, DataError, NotFittedError
+from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedError, SynthError
 from synth.models.conditions import Condition, condition_groups, condition_mask, parse_conditions
 from synth.models.layout import SpanLayout
 from synth.store import json_bytes, load_json, load_npz, npz_bytes, read_model_dir, write_model_dir
@@ -200,11 +200,20 @@ class Synthesizer(ABC):
         files = read_model_dir(str(path), ["config.json", "transformer.json", "transformer.npz",
                                            *cls.weight_file_names])
         doc = load_json(files["config.json"], f"{path}/config.json")
-        model = cls(**doc.get("params", {}))
-        model.transformer = DataTransformer.from_state(
-            load_json(files["transformer.json"], f"{path}/transformer.json"),
-            load_npz(files["transformer.npz"], f"{path}/transformer.npz"))
-        model._load_weights(files, str(path))
+        try:
+            model = cls(**doc.get("params", {}))
+            model.transformer = DataTransformer.from_state(
+                load_json(files["transformer.json"], f"{path}/transformer.json"),
+                load_npz(files["transformer.npz"], f"{path}/transformer.npz"))
+            model._load_weights(files, str(path))
+        except ModelLoadError:
+            raise
+        except (SynthError, KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+            # a file that parses but does not describe this model (missing keys, shapes that
+            # do not match the weights, foreign parameters): corrupt, whatever the detail
+            raise ModelLoadError(f"{path!r} is not a consistent {cls.name} model directory "
+                                 f"({type(exc).__name__}: {str(exc)[:200]}); save or train it "
+                                 "again") from None
         return model
 
     weight_file_names: ClassVar[list[str]] = []

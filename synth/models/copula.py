@@ -155,7 +155,16 @@ class GaussianCopula(Synthesizer):
         return {"copula.npz": npz_bytes(self.arrays)}
 
     def _load_weights(self, files: dict[str, bytes], path: str) -> None:
-        self.arrays = load_npz(files["copula.npz"], f"{path}/copula.npz")
+        arrays = load_npz(files["copula.npz"], f"{path}/copula.npz")
+        tr = self.transformer
+        n_num, cats = len(tr.numeric_columns), tr.categorical_columns
+        expected = {"corr": (n_num + len(cats),) * 2, "null_rate": (n_num,)}
+        expected.update({f"e{j}": (tr.codecs[c].n_levels + 1,) for j, c in enumerate(cats)})
+        expected.update({f"q{j}": arrays.get("grid", np.zeros(0)).shape for j in range(n_num)})
+        for key, shape in expected.items():
+            if key not in arrays or arrays[key].shape != shape:
+                raise ValueError(f"copula.npz: {key} does not match the transformer's columns")
+        self.arrays = arrays
 
 
 def _nearest_correlation(corr: np.ndarray) -> np.ndarray:

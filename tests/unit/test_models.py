@@ -3,6 +3,7 @@ and clear errors for bad input. Real Adult rows throughout."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -173,6 +174,23 @@ def test_corrupt_or_missing_model_directories(fitted, tmp_path):
         synth.load_synthesizer(str(path))
     (path / "_COMPLETE").unlink()
     with pytest.raises(ModelLoadError, match="incomplete"):
+        synth.load_synthesizer(str(path))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_inconsistent_model_files_are_reported(name, fitted, tmp_path):
+    path = tmp_path / "m"
+    fitted(name).save(str(path))
+    # a transformer state from another table: parses fine, does not fit the weights/columns
+    other = synth.create_synthesizer("gaussian_copula").fit(
+        pd.DataFrame({"x": np.arange(50.0), "y": ["a", "b"] * 25}))
+    other.save(str(tmp_path / "other"))
+    for f in ("transformer.json", "transformer.npz"):
+        (path / f).write_bytes((tmp_path / "other" / f).read_bytes())
+    with pytest.raises(ModelLoadError, match="not a consistent"):
+        synth.load_synthesizer(str(path)).sample(10, seed=0)
+    (path / "config.json").write_text(json.dumps({"synthesizer": name, "params": {"bogus": 1}}))
+    with pytest.raises(ModelLoadError, match="bogus"):
         synth.load_synthesizer(str(path))
 
 
