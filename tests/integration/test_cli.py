@@ -49,6 +49,11 @@ def test_train_sample_models(small_csv, tmp_path):
         "--output", str(out_file), "--conditions", '{"sex": "Female"}')
     df = pd.read_parquet(out_file)
     assert len(df) == 300 and (df["sex"] == "Female").all()
+    per_row = tmp_path / "conditions.csv"
+    pd.DataFrame({"income": [">50K"] * 3 + ["<=50K"] * 2}).to_csv(per_row, index=False)
+    run("sample", "--no-ray", "--model", "adult", "--store", str(tmp_path / "store"),
+        "--rows", "5", "--output", str(tmp_path / "rows.csv"), "--conditions", str(per_row))
+    assert pd.read_csv(tmp_path / "rows.csv")["income"].tolist() == [">50K"] * 3 + ["<=50K"] * 2
     listing = run("models", "--store", str(tmp_path / "store")).stdout
     assert "ctgan" in listing and "adult: versions [1]" in listing
 
