@@ -17,6 +17,7 @@ from jobs.common import add_common_args, load_config, print_config, run_main, st
 from jobs.sample import SampleConfig, sample_to_file
 from jobs.train import TrainConfig, fit_and_save
 from synth.config import require
+from synth.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def prepare(cfg: PipelineConfig) -> dict[str, str]:
     df = read_table(cfg.data)
     md = detect_metadata(df)
     if cfg.target is not None and cfg.target not in df.columns:
-        raise_config(f"target {cfg.target!r} is not a column; columns: {', '.join(df.columns)}")
+        raise ConfigError(f"target {cfg.target!r} is not a column; columns: "
+                          f"{', '.join(df.columns)}")
     strat = df[cfg.target] if cfg.target and md.kind(cfg.target) == "categorical" else None
     train, holdout = train_test_split(df, test_size=cfg.holdout_fraction, random_state=cfg.seed,
                                       stratify=strat)
@@ -59,12 +61,6 @@ def prepare(cfg: PipelineConfig) -> dict[str, str]:
     paths["metadata"] = join(cfg.output, "prepared", "metadata.json")
     write_bytes(paths["metadata"], json_bytes(md.to_dict()))
     return paths
-
-
-def raise_config(message: str) -> None:
-    from synth.errors import ConfigError
-
-    raise ConfigError(message)
 
 
 def evaluate(model_path: str, train_path: str, report_path: str, seed: int) -> dict[str, float]:

@@ -177,11 +177,6 @@ def _date_format(strings: pd.Series) -> str | None:
     return None
 
 
-def numeric_dtype_of(series: pd.Series) -> str:
-    """Storage dtype to restore for a numeric column."""
-    return str(series.dtype)
-
-
 def as_float(series: pd.Series) -> np.ndarray:
     """Numeric values as float64 (nulls -> nan), raising a clear error on non-numbers."""
     try:

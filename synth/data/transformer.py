@@ -10,7 +10,6 @@ Models read only the spec (spans with an activation and a role), never raw colum
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,6 +244,3 @@ class DataTransformer:
                 self.normalizers[name] = norm
         self._build_spans()
         return self
-
-    def describe(self) -> str:
-        return json.dumps([s.__dict__ for s in self.spans])

@@ -133,8 +133,6 @@ class Synthesizer(ABC):
                 _check_acceptance(conds, got + len(df), tried, n)
             frames.append(df)
             got += len(df)
-        if not frames:
-            return tr.decode(*self._generate(seed, 0, 1, plan)).iloc[:0]
         return pd.concat(frames, ignore_index=True).iloc[:n].reset_index(drop=True)
 
     def _generate(self, seed: int, first: int, k: int, plan: Any
