@@ -21,10 +21,21 @@ def models_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="synth models", description="List model families and the "
                                  "models stored in a model store.")
     ap.add_argument("--store", help="model store root (default RAYSYNTH_STORE, else ./models)")
+    ap.add_argument("--params", metavar="FAMILY", help="print a family's hyperparameters and "
+                    "their defaults (the keys of params.<name>=value)")
     args = ap.parse_args(argv)
+    import dataclasses
+
     import synth
+    from synth.data.transformer import TransformerParams
     from synth.store import ModelStore
 
+    if args.params:
+        config = synth.create_synthesizer(args.params).config
+        shared = TransformerParams.__dataclass_fields__  # printed after the model's own
+        for f in sorted(dataclasses.fields(config), key=lambda f: f.name in shared):
+            print(f"{f.name} = {getattr(config, f.name)!r}")
+        return 0
     print("model families:", ", ".join(synth.list_synthesizers()))
     store = ModelStore(args.store)
     names = store.names()
@@ -41,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "models":
-        return models_main(rest)
+        from jobs.common import run_main
+
+        return run_main(lambda: models_main(rest))
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}; commands: "
               f"{', '.join([*COMMANDS, 'models'])}", file=sys.stderr)

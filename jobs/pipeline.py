@@ -4,8 +4,8 @@
     synth pipeline --data data/adult_train.csv.gz --model ctgan --rows 10000 params.epochs=20
 
 Everything lands under one run directory (`--output`, local or s3://): the prepared split,
-the model (registered in the store), the evaluation report and the synthetic table. Stage
-skipping on rerun, Ray Train, Ray Data sampling and deployment arrive with later issues."""
+the model (registered in the store), the evaluation report (column shapes for now) and the
+synthetic table. Each stage runs as a Ray task; every stage reruns on each call."""
 
 from __future__ import annotations
 

@@ -1,13 +1,14 @@
 """Generate synthetic rows from a saved model to a CSV or Parquet file (local or s3://).
 
-    python -m jobs.sample --model runs/adult/model --rows 100000 --output synth.parquet
-    synth sample --model adult --rows 1000 --conditions '{"sex": "Female"}' --seed 7 \
-        --output female.csv
+    synth sample --model runs/adult/model --rows 100000 --output synth.parquet
+    synth sample --model adult --rows 1000 --conditions '{"sex": "Female"}' --output f.csv
+    python -m jobs.sample ...         (the same; what `ray job submit -- ...` runs)
 
 `--model` is a model directory (local or s3://) or a model-store name (`name` or with
 `--version`). `--conditions` is JSON ({column: value} or {column: {"min":..,"max":..}}) or a
-CSV/Parquet file of per-row conditions (one output row per row). Streaming, sharded sampling
-to a Parquet prefix with Ray Data arrives with issue 5; here one Ray task samples the file."""
+CSV/Parquet file of per-row conditions (one output row per row). The same --seed gives the
+same rows. One Ray task samples the whole file (streaming, sharded sampling to a Parquet
+prefix is not available yet)."""
 
 from __future__ import annotations
 

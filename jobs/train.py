@@ -1,11 +1,13 @@
 """Fit a synthesizer and save it to a directory and/or register it in the model store.
 
-    python -m jobs.train --data data/adult_train.csv.gz --model ctgan --epochs 300 \
-        --output runs/adult/model
-    synth train --config configs/adult_ctgan.yaml params.epochs=10
+    synth train --data data/adult_train.csv.gz --model ctgan --epochs 300 --output runs/m
+    synth train --config configs/adult_ctgan.yaml params.epochs=10 --progress
+    python -m jobs.train ...          (the same; what `ray job submit -- ...` runs)
 
-With Ray (the default) the fit runs as a Ray task, on a GPU node when `use_gpu`; `--no-ray`
-fits in this process. Multi-worker (DDP) training with Ray Train arrives with issue 4."""
+Hyperparameters go in `params.<name>=value` (see the model's config: e.g. params.batch_size,
+params.pac). With Ray (the default) the fit runs as a Ray task, on a GPU node when
+`use_gpu=true`; `--no-ray` fits in this process. Multi-worker (DDP) training
+(num_workers > 1) is not available yet."""
 
 from __future__ import annotations
 

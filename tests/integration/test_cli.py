@@ -56,6 +56,7 @@ def test_train_sample_models(small_csv, tmp_path):
     assert pd.read_csv(tmp_path / "rows.csv")["income"].tolist() == [">50K"] * 3 + ["<=50K"] * 2
     listing = run("models", "--store", str(tmp_path / "store")).stdout
     assert "ctgan" in listing and "adult: versions [1]" in listing
+    assert "pac = 10" in run("models", "--params", "ctgan").stdout
 
 
 def test_dry_run_prints_resolved_config_and_rejects_unknown_keys(small_csv):
