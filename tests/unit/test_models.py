@@ -20,6 +20,7 @@ from synth.errors import (
     RegistryError,
 )
 from synth.metrics import column_shapes
+from synth.models.conditions import parse_conditions
 
 MODELS = ["ctgan", "tvae", "gaussian_copula"]
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -83,35 +84,53 @@ def test_conditions_are_honoured(name, fitted):
     assert rows["relationship"].iloc[0] == "Husband" and rows["relationship"].iloc[2] == "Wife"
 
 
-def _conditional_scores(model, real, cond):
-    col, value = next(iter(cond.items()))
-    subset = real[real[col] == value].reset_index(drop=True)
-    conditioned = model.sample(len(subset), conditions=cond, seed=5)
-    unconditioned = model.sample(len(subset), seed=5)
-    return (column_shapes(subset, conditioned, model.metadata)["column_shapes"],
-            column_shapes(subset, unconditioned, model.metadata)["column_shapes"])
+def _shapes(real: pd.DataFrame, synthetic: pd.DataFrame, model, skip: str | None = None):
+    """Mean column-shape score, optionally without the conditioned column (which rejection
+    makes trivially right)."""
+    scores = column_shapes(real, synthetic, model.metadata)
+    kept = [v for k, v in scores.items() if k not in (skip, "column_shapes")]
+    return sum(kept) / len(kept)
 
 
-@pytest.mark.parametrize("name", ["ctgan", "gaussian_copula"])
 @pytest.mark.parametrize("cond", [{"sex": "Female"}, {"income": ">50K"}])
-def test_conditioned_rows_follow_the_conditional_not_the_marginal(name, cond, fitted,
-                                                                  adult_small):
-    """Nothing is overwritten: conditioned rows match real[mask] clearly better than
-    unconditioned rows do (overwriting the column would leave the others marginal)."""
-    conditioned, unconditioned = _conditional_scores(fitted(name), adult_small, cond)
-    assert conditioned > unconditioned + 0.03, (conditioned, unconditioned)
+def test_copula_conditioned_rows_follow_the_conditional(cond, fitted, adult_small):
+    """The columns that were not conditioned on move toward real[mask]: the conditional is
+    sampled, nothing is overwritten (overwriting would leave them at the marginal)."""
+    model = fitted("gaussian_copula")
+    col, value = next(iter(cond.items()))
+    subset = adult_small[adult_small[col] == value].reset_index(drop=True)
+    conditioned = _shapes(subset, model.sample(len(subset), conditions=cond, seed=5), model, col)
+    unconditioned = _shapes(subset, model.sample(len(subset), seed=5), model, col)
+    assert conditioned > unconditioned + 0.02, (conditioned, unconditioned)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 2 target not met yet by these small test models "
-                   "(4k rows, few epochs): conditioned shapes trail the unconditional ones by "
-                   "0.06-0.11; see the closing note")
-@pytest.mark.parametrize("name", ["ctgan", "gaussian_copula"])
-def test_conditioned_shapes_within_005_of_unconditional(name, fitted, adult_small):
-    model = fitted(name)
-    base = column_shapes(adult_small, model.sample(len(adult_small), seed=5),
-                         model.metadata)["column_shapes"]
-    worst = min(_conditional_scores(model, adult_small, c)[0]
-                for c in ({"sex": "Female"}, {"income": ">50K"}))
+def test_ctgan_imposes_a_category_through_its_conditional_vector(fitted):
+    """Native conditioning: with the conditional vector fixed to a category, far more
+    generated rows carry it than without (rejection alone would only get the latter). A
+    30-epoch model on all of Adult carries it in ~98% of rows; this small CI model in ~80%."""
+    model = fitted("ctgan")
+    plan = model._plan(parse_conditions({"income": ">50K"}, model.transformer))
+    assert plan is not None
+
+    def share(plan):
+        out = model.transformer.decode(*model._generate(seed=0, first=0, k=2, plan=plan))
+        return (out["income"] == ">50K").mean()
+
+    with_vector, without = share(plan), share(None)
+    assert with_vector > 0.6 and with_vector > 2 * without, (with_vector, without)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 2 criterion not met: a Gaussian copula carries "
+                   "categorical dependence only through one correlation per pair; conditioned "
+                   "shapes trail the unconditional ones by 0.07-0.12 (see "
+                   "benchmarks/BENCHMARKS.md, conditional fidelity)")
+def test_copula_conditioned_shapes_within_005_of_unconditional(fitted, adult_small):
+    model = fitted("gaussian_copula")
+    base = _shapes(adult_small, model.sample(len(adult_small), seed=5), model)
+    worst = min(_shapes(adult_small[adult_small[c] == v].reset_index(drop=True),
+                        model.sample(int((adult_small[c] == v).sum()), conditions={c: v}, seed=5),
+                        model)
+                for c, v in (("sex", "Female"), ("income", ">50K")))
     assert worst >= base - 0.05
 
 
