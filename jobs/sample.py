@@ -25,7 +25,7 @@ from synth.errors import ConditionError
 @dataclass(frozen=True)
 class SampleConfig:
     model: str = ""
-    rows: int = 1000
+    rows: int | None = None  # default: one row per row of a conditions table
     output: str = ""
     seed: int = 0
     conditions: str | None = None
@@ -36,7 +36,9 @@ class SampleConfig:
     def validate(self) -> None:
         require(bool(self.model), "model is required: --model DIR|NAME")
         require(bool(self.output), "output is required: --output FILE.csv|FILE.parquet")
-        require(self.rows >= 1, f"rows must be >= 1, got {self.rows}")
+        table = bool(self.conditions) and not self.conditions.strip().startswith("{")
+        require(self.rows is not None or table, "rows is required: --rows N")
+        require(self.rows is None or self.rows >= 1, f"rows must be >= 1, got {self.rows}")
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
 
 
@@ -61,7 +63,8 @@ def sample_to_file(cfg: SampleConfig) -> dict[str, Any]:
 
     model = synth.load_synthesizer(cfg.model, version=cfg.version, store=cfg.store)
     conditions = read_conditions(cfg.conditions)
-    df = model.sample(cfg.rows, conditions=conditions, seed=cfg.seed)
+    rows = cfg.rows if cfg.rows is not None else len(conditions)
+    df = model.sample(rows, conditions=conditions, seed=cfg.seed)
     write_table(df, cfg.output)
     return {"rows": len(df), "output": cfg.output, "seed": cfg.seed}
 

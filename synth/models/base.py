@@ -109,9 +109,15 @@ class Synthesizer(ABC):
         rows, or a DataFrame of per-row conditions (one output row per row, same order; null
         cells are unconstrained). `id_offset` numbers id columns from that row on."""
         tr = self._fitted_transformer()
-        if isinstance(conditions, pd.DataFrame):
-            return self._sample_table(conditions, seed, batch_size, id_offset)
         n = _check_rows(num_rows)
+        if batch_size is not None:
+            _check_rows(batch_size, "batch_size")
+        if isinstance(conditions, pd.DataFrame):
+            if n != len(conditions):
+                raise ConditionError(f"num_rows ({n}) must equal the number of rows of the "
+                                     f"conditions table ({len(conditions)}): one output row "
+                                     "per conditions row")
+            return self._sample_table(conditions, seed, batch_size, id_offset)
         seed = secrets.randbits(62) if seed is None else _check_seed(seed)
         conds = parse_conditions(conditions, tr)
         out = self._sample_rows(n, conds, seed, batch_size or DEFAULT_BATCH)
@@ -223,9 +229,9 @@ class Synthesizer(ABC):
     def _load_weights(self, files: dict[str, bytes], path: str) -> None: ...
 
 
-def _check_rows(num_rows: Any) -> int:
+def _check_rows(num_rows: Any, what: str = "num_rows") -> int:
     if isinstance(num_rows, bool) or not isinstance(num_rows, int | np.integer) or num_rows < 1:
-        raise DataError(f"num_rows must be a positive integer, got {num_rows!r}")
+        raise DataError(f"{what} must be a positive integer, got {num_rows!r}")
     return int(num_rows)
 
 

@@ -52,7 +52,7 @@ def test_train_sample_models(small_csv, tmp_path):
     per_row = tmp_path / "conditions.csv"
     pd.DataFrame({"income": [">50K"] * 3 + ["<=50K"] * 2}).to_csv(per_row, index=False)
     run("sample", "--no-ray", "--model", "adult", "--store", str(tmp_path / "store"),
-        "--rows", "5", "--output", str(tmp_path / "rows.csv"), "--conditions", str(per_row))
+        "--output", str(tmp_path / "rows.csv"), "--conditions", str(per_row))
     assert pd.read_csv(tmp_path / "rows.csv")["income"].tolist() == [">50K"] * 3 + ["<=50K"] * 2
     listing = run("models", "--store", str(tmp_path / "store")).stdout
     assert "ctgan" in listing and "adult: versions [1]" in listing

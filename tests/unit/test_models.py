@@ -80,6 +80,8 @@ def test_conditions_are_honoured(name, fitted):
     per_row = pd.DataFrame({"sex": ["Male", "Female", "Female", None],
                             "relationship": ["Husband", None, "Wife", None]})
     rows = model.sample(4, conditions=per_row, seed=1)
+    with pytest.raises(ConditionError, match="one output row per conditions row"):
+        model.sample(10, conditions=per_row)
     assert list(rows["sex"].iloc[:3]) == ["Male", "Female", "Female"]
     assert rows["relationship"].iloc[0] == "Husband" and rows["relationship"].iloc[2] == "Wife"
 
@@ -166,6 +168,8 @@ def test_impractical_rejection_is_reported_not_looped(fitted):
 def test_bad_row_counts(fitted, rows):
     with pytest.raises(DataError, match="num_rows must be a positive integer"):
         fitted("gaussian_copula").sample(rows)
+    with pytest.raises(DataError, match="batch_size must be a positive integer"):
+        fitted("gaussian_copula").sample(10, batch_size=rows)
 
 
 def test_unfitted_and_bad_inputs():
