@@ -70,7 +70,9 @@ def test_dry_run_prints_resolved_config_and_rejects_unknown_keys(small_csv):
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--no-ray", "--data", "missing.csv", "--output", "x"], "does not exist"),
-    (["sample", "--no-ray", "--model", "/nonexistent/model", "--output", "o.csv"], "not found"),
+    (["sample", "--no-ray", "--model", "/nonexistent/model", "--rows", "5", "--output", "o.csv"],
+     "not found"),
+    (["sample", "--no-ray", "--model", "m", "--output", "o.csv"], "rows is required"),
     (["train", "--no-ray", "--data", "README.md", "--output", "x"], "unsupported data file"),
 ])
 def test_user_mistakes_are_one_clear_line(args, message, tmp_path):
