@@ -59,11 +59,9 @@ class TransformerParams:
 
 
 @dataclass(frozen=True)
-class TransformerOptions:
-    max_modes: int = 10
-    gmm_sample_rows: int = 10_000
-    max_categories: int = 500
-    max_tail_values: int = 10_000
+class TransformerOptions(TransformerParams):
+    """What the transformer is built with: the model's TransformerParams plus this flag."""
+
     mode_normalize: bool = True  # False: codecs only (models that need no GMM, e.g. copulas)
 
 
