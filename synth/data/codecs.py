@@ -35,7 +35,8 @@ class NumericCodec:
         self.name, self.meta = name, meta
         self.state: dict[str, Any] = {}
 
-    def fit(self, series: pd.Series) -> None:
+    def fit(self, series: pd.Series) -> np.ndarray:
+        """Learn range, rounding and null rate; returns the non-null values as floats."""
         values = self.to_float(series)
         ok = values[~np.isnan(values)]
         self.state = {
@@ -44,6 +45,7 @@ class NumericCodec:
             "decimals": None if self.meta.kind == "datetime" else _decimals(ok),
             "date_only": self.meta.kind == "datetime" and bool(np.all(ok % 86400 == 0)),
         }
+        return ok
 
     def to_float(self, series: pd.Series) -> np.ndarray:
         if self.meta.kind != "datetime":

@@ -80,12 +80,11 @@ class DataTransformer:
         rng = np.random.default_rng(seed)
         for name in self.metadata.columns:
             codec = self._new_codec(name)
-            codec.fit(df[name])
+            fitted = codec.fit(df[name])
             self.codecs[name] = codec
             if isinstance(codec, NumericCodec) and self.options.mode_normalize:
-                values = codec.to_float(df[name])
                 norm = ModeNormalizer(self.options.max_modes, self.options.gmm_sample_rows)
-                self.normalizers[name] = norm.fit(values[~np.isnan(values)], rng)
+                self.normalizers[name] = norm.fit(fitted, rng)
         self._build_spans()
         return self
 
