@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
+from jobs.common import LOCAL_RAY_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 
-for key, value in {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
-                   "AWS_EC2_METADATA_DISABLED": "true"}.items():
+for key, value in LOCAL_RAY_ENV.items():  # loopback-only Ray, no usage stats
     os.environ.setdefault(key, value)
 torch.set_num_threads(2)
 

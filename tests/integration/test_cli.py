@@ -12,12 +12,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from jobs.common import LOCAL_RAY_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 SYNTH = [sys.executable, "-m", "jobs.cli"]
 
 
 def run(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, **LOCAL_RAY_ENV}
     env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run([*SYNTH, *args], capture_output=True, text=True, cwd=cwd, env=env,
                          timeout=600)
