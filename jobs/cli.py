@@ -2,6 +2,7 @@
 
     synth train    fit a model and save/register it        (jobs.train)
     synth sample   generate rows from a saved model         (jobs.sample)
+    synth evaluate fidelity/utility/privacy report          (jobs.evaluate)
     synth pipeline prepare -> train -> evaluate -> sample    (jobs.pipeline)
     synth models   list model families and stored models
 
@@ -14,7 +15,8 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "pipeline": "jobs.pipeline"}
+COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "evaluate": "jobs.evaluate",
+            "pipeline": "jobs.pipeline"}
 
 
 def models_main(argv: list[str]) -> int:

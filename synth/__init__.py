@@ -1,10 +1,37 @@
 """raysynth's library: tabular and image synthesizers, metrics and the model store.
-Pure Python + torch + pandas/pyarrow: this package never imports ray."""
+Pure Python + torch + pandas/pyarrow: this package never imports ray.
 
-from synth.api import create_synthesizer, list_synthesizers, load_synthesizer
-from synth.data.metadata import Metadata, detect_metadata
-from synth.errors import SynthError
+The public names load on first use (PEP 562), so a Ray worker that only needs, say,
+synth.metrics.counts does not pay for importing torch and scikit-learn."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+_EXPORTS = {
+    "create_synthesizer": "synth.api", "list_synthesizers": "synth.api",
+    "load_synthesizer": "synth.api", "Metadata": "synth.data.metadata",
+    "detect_metadata": "synth.data.metadata", "SynthError": "synth.errors",
+    "evaluate": "synth.metrics.evaluate", "EvalConfig": "synth.metrics.config",
+    "Report": "synth.metrics.report",
+}
 __all__ = ["create_synthesizer", "list_synthesizers", "load_synthesizer", "Metadata",
-           "detect_metadata", "SynthError", "__version__"]
+           "detect_metadata", "SynthError", "evaluate", "EvalConfig", "Report", "__version__"]
+
+if TYPE_CHECKING:
+    from synth.api import create_synthesizer, list_synthesizers, load_synthesizer
+    from synth.data.metadata import Metadata, detect_metadata
+    from synth.errors import SynthError
+    from synth.metrics.config import EvalConfig
+    from synth.metrics.evaluate import evaluate
+    from synth.metrics.report import Report
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'synth' has no attribute {name!r}")

@@ -35,3 +35,18 @@ def s3_bucket():
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def ray_local(s3_bucket):
+    """One real local Ray per test session, loopback only, with more logical CPUs than cores so
+    Ray Data, Train and Serve tasks can run side by side. Started after the moto server so its
+    workers inherit the S3 endpoint and test credentials."""
+    import ray
+
+    from jobs.common import LOCAL_RAY_ENV
+
+    os.environ.update(LOCAL_RAY_ENV)
+    ray.init(num_cpus=8, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -1,0 +1,173 @@
+"""report.html: one self-contained page (inline SVG and CSS, no scripts, nothing fetched)
+drawn from report.json's content. Every user-provided string is HTML-escaped."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import numpy as np
+
+REAL, SYNTH = "#1f77b4", "#ff7f0e"
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;
+text-align:right}th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
+.grid{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0;border:1px solid #eee;padding:.4em}
+figcaption{font-size:.9em;font-weight:600}.note{color:#666;font-size:.9em}
+.key span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:middle}"""
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return escape(str(v))
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _figure(kind: str, caption: str, svg: str, **attrs: str) -> str:
+    extra = "".join(f' data-{k}="{escape(v)}"' for k, v in attrs.items())
+    return (f'<figure data-figure="{kind}"{extra}><figcaption>{escape(caption)}</figcaption>'
+            f"{svg}</figure>")
+
+
+def bars(real: list[float], synthetic: list[float], labels: list[str], width: int = 360,
+         height: int = 180) -> str:
+    """Grouped bars, real vs synthetic, one group per label."""
+    n = max(len(real), 1)
+    top = max([*real, *synthetic, 1e-12])
+    slot = (width - 20) / n
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
+             f'role="img">']
+    for i, (r, s) in enumerate(zip(real, synthetic, strict=True)):
+        x = 10 + i * slot
+        for k, (v, color) in enumerate(((r, REAL), (s, SYNTH))):
+            h = (v or 0) / top * height
+            parts.append(f'<rect x="{x + k * slot / 2:.1f}" y="{height - h:.1f}" '
+                         f'width="{max(slot / 2 - 0.5, 0.5):.1f}" height="{h:.1f}" '
+                         f'fill="{color}"><title>{escape(labels[i])}: '
+                         f'{"real" if k == 0 else "synthetic"} {(v or 0):.4f}</title></rect>')
+    step = max(1, n // 6)
+    for i in range(0, n, step):
+        parts.append(f'<text x="{10 + i * slot:.1f}" y="{height + 14}" font-size="9" '
+                     f'transform="rotate(20 {10 + i * slot:.1f} {height + 14})">'
+                     f"{escape(labels[i][:18])}</text>")
+    return "".join(parts) + "</svg>"
+
+
+def heatmap(names: list[str], value: dict[tuple[str, str], float], cell: int = 22) -> str:
+    """Lower-triangle heatmap of a per-pair difference (white 0 -> red 1)."""
+    pad = 110
+    size = pad + cell * len(names)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img">']
+    for i, a in enumerate(names):
+        parts.append(f'<text x="{pad - 4}" y="{pad + i * cell + cell * 0.7:.1f}" font-size="10" '
+                     f'text-anchor="end">{escape(a[:16])}</text>')
+        parts.append(f'<text x="{pad + i * cell + cell * 0.7:.1f}" y="{pad - 4}" font-size="10" '
+                     f'transform="rotate(-60 {pad + i * cell + cell * 0.7:.1f} {pad - 4})">'
+                     f"{escape(a[:16])}</text>")
+        for j, b in enumerate(names[:i]):
+            v = value.get((b, a), value.get((a, b)))
+            if v is None:
+                continue
+            shade = int(255 * (1 - min(max(v, 0.0), 1.0)))
+            parts.append(f'<rect x="{pad + j * cell}" y="{pad + i * cell}" width="{cell - 1}" '
+                         f'height="{cell - 1}" fill="rgb(255,{shade},{shade})"><title>'
+                         f"{escape(b)} | {escape(a)}: {v:.4f}</title></rect>")
+    return "".join(parts) + "</svg>"
+
+
+def _key() -> str:
+    return (f'<p class="key"><span style="background:{REAL}"></span>real'
+            f'<span style="background:{SYNTH}"></span>synthetic</p>')
+
+
+def _columns_section(fid: dict) -> str:
+    figs = []
+    for name, dist in fid.get("distributions", {}).items():
+        score = fid["column_shapes"].get(name, {}).get("score")
+        if dist["type"] == "continuous":
+            edges = dist["edges"]
+            labels = [f"{e:.4g}" for e in edges[:-1]] if edges else []
+        else:
+            labels = dist["labels"]
+        svg = bars(dist["real"], dist["synthetic"], labels)
+        figs.append(_figure("column", f"{name} (shape score {_fmt(score)})", svg, column=name))
+    return "<h2>Columns</h2>" + _key() + f'<div class="grid">{"".join(figs)}</div>'
+
+
+def _pairs_section(fid: dict) -> str:
+    names = list(fid.get("distributions", {}))
+    diff = {}
+    for key, d in fid.get("column_pair_trends", {}).items():
+        a, b = key.split(" | ", 1)
+        if d.get("score") is not None:
+            diff[(a, b)] = 2 * (1 - d["score"]) if d["metric"] == "CorrelationSimilarity" \
+                else 1 - d["score"]
+    cap = ("Pair trend difference: |Δ Pearson r| / 2 scaled to 0..1 for two continuous columns, "
+           "total variation of the contingency tables otherwise (darker = further apart)")
+    return "<h2>Column pairs</h2>" + _figure("pair-heatmap", cap, heatmap(names, diff))
+
+
+def _detection_section(det: dict) -> str:
+    imp = det.get("importance", {})
+    names = list(imp)[:20]
+    svg = bars([imp[n] for n in names], [0.0] * len(names), names)
+    return ("<h2>Detection: where synthetic rows give themselves away</h2>" + _figure(
+        "detection-importance", "Share of the detector's AUC lost when a column is shuffled",
+        svg))
+
+
+def _privacy_section(priv: dict) -> str:
+    syn, hold = np.asarray(priv.get("dcr_synthetic", [])), np.asarray(priv.get("dcr_holdout", []))
+    top = float(max(syn.max(initial=0), hold.max(initial=0), 1e-9))
+    edges = np.linspace(0, top, 26)
+    hs = np.histogram(syn, edges)[0] / max(len(syn), 1)
+    hh = np.histogram(hold, edges)[0] / max(len(hold), 1)
+    labels = [f"{e:.3f}" for e in edges[:-1]]
+    cap = ("Distance to the closest training row (Gower): holdout rows (blue) vs synthetic rows "
+           "(orange); synthetic mass left of the holdout's means memorization")
+    return "<h2>Privacy</h2>" + _figure("privacy-dcr", cap, bars(hh.tolist(), hs.tolist(), labels))
+
+
+def _utility_section(util: dict) -> str:
+    rows = []
+    for name, d in util.get("evaluators", {}).items():
+        key = util["primary"]
+        rows.append([name, d["trtr"][key], d["tstr"][key], d["ratio"]])
+    head = ["evaluator", f"train real ({util.get('primary')})", "train synthetic", "ratio"]
+    return (f"<h2>Utility (target {escape(str(util.get('target')))}, {util.get('task')})</h2>"
+            + _table(rows, head))
+
+
+def render(doc: dict[str, Any]) -> str:
+    scores, details, settings = doc["scores"], doc["details"], doc["settings"]
+    rows = [[k, v] for k, v in scores.items()]
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>raysynth evaluation"
+             f"</title><style>{CSS}</style></head><body><h1>raysynth evaluation report</h1>",
+             f"<p class='note'>rows: {escape(str(settings.get('rows')))}; fidelity on "
+             f"{escape(str(settings.get('fidelity')))}; skipped: "
+             f"{escape(str(settings.get('skipped') or 'nothing'))}</p>",
+             "<h2>Scores</h2>", _table(rows, ["metric", "value"])]
+    if "fidelity" in details:
+        parts += [_columns_section(details["fidelity"]), _pairs_section(details["fidelity"])]
+    if "utility" in details:
+        parts.append(_utility_section(details["utility"]))
+    if "detection" in details:
+        parts.append(_detection_section(details["detection"]))
+    if "privacy" in details:
+        parts.append(_privacy_section(details["privacy"]))
+    if "wasserstein" in details:
+        w = details["wasserstein"]
+        parts += ["<h2>Wasserstein distances</h2>", f"<p class='note'>{escape(w['note'])}</p>",
+                  _table([[k, v] for k, v in w["per_column"].items()],
+                         ["column", "W1 / real range"])]
+    parts.append("<h2>Settings</h2><pre>" + escape(str(settings)) + "</pre></body></html>")
+    return "".join(parts)
