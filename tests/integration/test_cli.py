@@ -89,6 +89,8 @@ def test_pipeline_on_a_real_local_ray(small_csv, tmp_path):
     assert "pipeline done" in out.stdout
     synthetic = pd.read_parquet(tmp_path / "run" / "synthetic.parquet")
     assert len(synthetic) == 2000
-    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    report = json.loads((tmp_path / "run" / "evaluation" / "report.json").read_text())
     assert report["scores"]["column_shapes"] > 0.9
+    assert {"tstr_ratio", "dcr_ratio", "detection_auc"} <= set(report["scores"])
+    assert "data-figure" in (tmp_path / "run" / "evaluation" / "report.html").read_text()
     assert (tmp_path / "run" / "models" / "demo" / "1" / "_COMPLETE").exists()
