@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from synth.data.metadata import Metadata, detect_metadata
 from synth.errors import DataError
@@ -50,18 +50,18 @@ def read(uri: str) -> Any:
     raise DataError(f"unsupported data {uri!r}: use .csv, .csv.gz, .parquet or a Parquet prefix")
 
 
-def _tagged(ds: Any, role: str, fn: Callable[[pd.DataFrame], Any], batch_rows: int) -> Any:
+def _tagged(ds: Any, role: str, fn: Callable[[pa.Table], Any], batch_rows: int) -> Any:
     """ds mapped to one (role, fn(batch)) row per batch, computed on the workers."""
-    def per_batch(batch: pd.DataFrame) -> dict[str, np.ndarray]:
+    def per_batch(batch: pa.Table) -> dict[str, np.ndarray]:
         out = np.empty(1, dtype=object)
         out[0] = fn(batch)
         return {"role": np.asarray([role]), "partial": out}
 
-    return ds.map_batches(per_batch, batch_format="pandas", batch_size=batch_rows,
+    return ds.map_batches(per_batch, batch_format="pyarrow", batch_size=batch_rows,
                           zero_copy_batch=True)
 
 
-def stream_merge(parts: dict[str, tuple[Any, Callable[[pd.DataFrame], Any]]], batch_rows: int,
+def stream_merge(parts: dict[str, tuple[Any, Callable[[pa.Table], Any]]], batch_rows: int,
                  merge: Callable[[Any, Any], Any]) -> dict[str, Any]:
     """One streaming execution over all data sets ({role: (dataset, fn)}); the partials come
     back one at a time and are merged per role, so the driver holds one partial per role."""
@@ -84,8 +84,8 @@ class FirstPass:
 
 def first_pass(sets: dict[str, Any], md: Metadata, need: int, seed: int, fidelity: bool,
                batch_rows: int) -> dict[str, FirstPass]:
-    def make(role: str) -> Callable[[pd.DataFrame], FirstPass]:
-        def fn(batch: pd.DataFrame) -> FirstPass:
+    def make(role: str) -> Callable[[pa.Table], FirstPass]:
+        def fn(batch: pa.Table) -> FirstPass:
             sc = scn.scan(batch, md, sketch_continuous=role == "real") if fidelity else None
             return FirstPass(sc, rs.sample_rows(batch, need, seed))
         return fn
@@ -100,7 +100,7 @@ def first_pass(sets: dict[str, Any], md: Metadata, need: int, seed: int, fidelit
 
 def second_pass(sets: dict[str, Any], md: Metadata, plan: cnt.Plan, batch_rows: int
                 ) -> dict[str, cnt.Counts]:
-    def make(role: str) -> Callable[[pd.DataFrame], cnt.Counts]:
+    def make(role: str) -> Callable[[pa.Table], cnt.Counts]:
         return lambda batch: cnt.count(batch, md, plan, role)
 
     parts = {role: (sets[role], make(role)) for role in ("real", "synthetic")}

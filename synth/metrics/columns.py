@@ -1,10 +1,17 @@
 """How the metrics see a column: continuous (numerical, datetime -> float) or discrete
-(categorical, boolean -> hashable values); id and text columns are not compared."""
+(categorical, boolean -> hashable values); id and text columns are not compared.
+
+The accessors take a pandas Series or an Arrow (Chunked)Array: the evaluate job hands Arrow
+batches straight from Parquet/CSV, which skips the conversion to Python objects for strings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from synth.data.metadata import ColumnMeta, Metadata
 
@@ -26,8 +33,23 @@ def compared_columns(md: Metadata) -> dict[str, str]:
     return {c: s for c, m in md.columns.items() if (s := shape_of(m)) is not None}
 
 
-def continuous_values(series: pd.Series, meta: ColumnMeta) -> np.ndarray:
+def is_arrow(col: Any) -> bool:
+    return isinstance(col, pa.Array | pa.ChunkedArray)
+
+
+def _arrow_is_number(col: Any) -> bool:
+    t = col.type
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) \
+        or pa.types.is_decimal(t) or pa.types.is_null(t)
+
+
+def continuous_values(series: Any, meta: ColumnMeta) -> np.ndarray:
     """float64 values, NaN for nulls; datetimes as nanoseconds since the epoch."""
+    if is_arrow(series):
+        if meta.kind == "numerical" and _arrow_is_number(series):
+            return np.asarray(pc.cast(series, pa.float64()).to_numpy(zero_copy_only=False),
+                              dtype="float64")
+        series = series.to_pandas()
     if meta.kind == "datetime" or pd.api.types.is_datetime64_any_dtype(series):
         if pd.api.types.is_datetime64_any_dtype(series):
             parsed = series
@@ -46,6 +68,46 @@ def discrete_values(series: pd.Series) -> np.ndarray:
     values = series.astype(object).to_numpy(copy=True)
     values[pd.isna(values)] = None
     return values
+
+
+def null_count(series: Any) -> int:
+    if is_arrow(series):
+        return int(series.null_count)
+    return int(series.isna().sum())
+
+
+def distinct_values(series: Any) -> np.ndarray:
+    """The distinct non-null values (object array), without copying the column."""
+    if is_arrow(series):
+        return np.asarray(pc.unique(series).drop_null().to_pylist(), dtype=object)
+    values = pd.unique(series)
+    values = np.asarray(values, dtype=object)
+    return values[~pd.isna(values)]
+
+
+def _arrow_codes(col: Any, vocab: pd.Index) -> np.ndarray | None:
+    try:
+        value_set = pa.array(list(vocab), type=col.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        return None  # mixed or mismatched types: the pandas path compares Python values
+    index = pc.index_in(col, value_set=value_set)
+    code = np.asarray(index.fill_null(len(vocab)).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if col.null_count:
+        code[np.asarray(col.is_null().to_numpy(zero_copy_only=False))] = len(vocab) + 1
+    return code
+
+
+def codes_in(series: Any, vocab: pd.Index) -> np.ndarray:
+    """Position of each value in `vocab`; len(vocab) when absent, len(vocab) + 1 when null."""
+    if is_arrow(series):
+        code = _arrow_codes(series, vocab) if len(vocab) else None
+        if code is not None:
+            return code
+        series = series.to_pandas()
+    code = vocab.get_indexer(series) if len(vocab) else np.full(len(series), -1)
+    code = np.where(code < 0, len(vocab), code)
+    code[series.isna().to_numpy()] = len(vocab) + 1
+    return code
 
 
 def value_hash(values: np.ndarray) -> np.ndarray:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from synth.data.metadata import Metadata
-from synth.metrics.columns import compared_columns, continuous_values, discrete_values
+from synth.metrics.columns import codes_in, compared_columns, continuous_values
 from synth.metrics.scan import Scan
 
 PAIR_BINS = 10
@@ -81,7 +82,7 @@ class Counts:
     tables: dict[Pair, tuple[np.ndarray, np.ndarray]]  # (sorted cell keys, counts)
 
 
-def count(df: pd.DataFrame, md: Metadata, plan: Plan, role: str) -> Counts:
+def count(df: pd.DataFrame | pa.Table, md: Metadata, plan: Plan, role: str) -> Counts:
     """Pass-2 statistics of a block of rows of the `role` ('real'/'synthetic') data set."""
     values, codes = {}, {}
     out = Counts(len(df), {}, {}, {}, {}, {})
@@ -93,11 +94,8 @@ def count(df: pd.DataFrame, md: Metadata, plan: Plan, role: str) -> Counts:
             out.hist[name] = _edge_hist(x, plan.edges[name])
             codes[name] = np.digitize(x, plan.bins[role][name])  # nan -> last code
         else:
-            v = discrete_values(df[name])
             vocab = plan.vocab[name]
-            code = vocab.get_indexer(v) if len(vocab) else np.full(len(v), -1)
-            code = np.where(code < 0, len(vocab), code)  # overflow: not in the sketch
-            code[pd.isna(v)] = len(vocab) + 1
+            code = codes_in(df[name], vocab)  # + overflow (not in the vocabulary), + null
             codes[name] = code
             out.nulls[name] = int((code == len(vocab) + 1).sum())
             out.cats[name] = np.bincount(code, minlength=len(vocab) + 2)

@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from synth.data.metadata import Metadata
-from synth.metrics.columns import compared_columns, continuous_values, discrete_values, value_hash
+from synth.metrics.columns import (
+    compared_columns,
+    continuous_values,
+    distinct_values,
+    null_count,
+    value_hash,
+)
 
 DEFAULT_CAP = 50_000
 
@@ -44,7 +51,7 @@ def _same_float(a: float, b: float) -> bool:
     return a == b or (np.isnan(a) and np.isnan(b))
 
 
-def scan(df: pd.DataFrame, md: Metadata, cap: int = DEFAULT_CAP,
+def scan(df: pd.DataFrame | pa.Table, md: Metadata, cap: int = DEFAULT_CAP,
          sketch_continuous: bool = True) -> Scan:
     """Pass-1 statistics of a block of rows. `sketch_continuous=False` skips the distinct
     values of continuous columns (only the real data's are needed)."""
@@ -60,10 +67,9 @@ def scan(df: pd.DataFrame, md: Metadata, cap: int = DEFAULT_CAP,
             distinct = np.unique(ok) if sketch_continuous else np.empty(0)
             col.complete = sketch_continuous
         else:
-            v = discrete_values(df[name])
-            present = v[pd.notna(v)]
-            col = ColumnScan(shape, rows=len(v), nulls=int(len(v) - len(present)))
-            distinct = pd.unique(present) if len(present) else np.empty(0, dtype=object)
+            series = df[name]
+            col = ColumnScan(shape, rows=len(series), nulls=null_count(series))
+            distinct = distinct_values(series)
         col.values, col.hashes = np.asarray(distinct), value_hash(np.asarray(distinct))
         out[name] = _bottom_k(col, cap)
     return out
