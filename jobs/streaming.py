@@ -44,20 +44,39 @@ def read(uri: str) -> Any:
         # empty strings are nulls, as pandas.read_csv reads them (pyarrow keeps "" by default)
         convert = pacsv.ConvertOptions(strings_can_be_null=True)
         return ray.data.read_csv(path, filesystem=fs, arrow_open_stream_args=args,
-                                 convert_options=convert)
+                                 convert_options=convert, override_num_blocks=1)
     if info.type == pafs.FileType.Directory or uri.endswith((".parquet", ".pq")):
-        return ray.data.read_parquet(path, filesystem=fs)
+        # one read task per file: Ray would otherwise split each file's output into many small
+        # blocks that cannot fuse with the statistics and queue in the object store
+        return ray.data.read_parquet(path, filesystem=fs,
+                                     override_num_blocks=_file_count(fs, path, info))
     raise DataError(f"unsupported data {uri!r}: use .csv, .csv.gz, .parquet or a Parquet prefix")
 
 
-def _tagged(ds: Any, role: str, fn: Callable[[pa.Table], Any], batch_rows: int) -> Any:
-    """ds mapped to one (role, fn(batch)) row per batch, computed on the workers."""
-    def per_batch(batch: pa.Table) -> dict[str, np.ndarray]:
+def _file_count(fs: Any, path: str, info: Any) -> int:
+    import pyarrow.fs as pafs
+
+    if info.type != pafs.FileType.Directory:
+        return 1
+    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
+    return max(1, sum(i.type == pafs.FileType.File for i in infos))
+
+
+def _tagged(ds: Any, role: str, fn: Callable[[pa.Table], Any], merge: Callable[[Any, Any], Any],
+            batch_rows: int) -> Any:
+    """ds mapped to one (role, partial) row per block. The map takes whole blocks so that Ray
+    fuses it into the read task (no block ever waits in the object store) and walks each
+    block in slices of `batch_rows`, merging the slices' partials as it goes."""
+    def per_block(block: pa.Table) -> dict[str, np.ndarray]:
+        total = None
+        for start in range(0, max(len(block), 1), batch_rows):
+            part = fn(block.slice(start, batch_rows))
+            total = part if total is None else merge(total, part)
         out = np.empty(1, dtype=object)
-        out[0] = fn(batch)
+        out[0] = total
         return {"role": np.asarray([role]), "partial": out}
 
-    return ds.map_batches(per_batch, batch_format="pyarrow", batch_size=batch_rows,
+    return ds.map_batches(per_block, batch_format="pyarrow", batch_size=None,
                           zero_copy_batch=True)
 
 
@@ -65,7 +84,7 @@ def stream_merge(parts: dict[str, tuple[Any, Callable[[pa.Table], Any]]], batch_
                  merge: Callable[[Any, Any], Any]) -> dict[str, Any]:
     """One streaming execution over all data sets ({role: (dataset, fn)}); the partials come
     back one at a time and are merged per role, so the driver holds one partial per role."""
-    mapped = [_tagged(ds, role, fn, batch_rows) for role, (ds, fn) in parts.items()]
+    mapped = [_tagged(ds, role, fn, merge, batch_rows) for role, (ds, fn) in parts.items()]
     union = mapped[0].union(*mapped[1:]) if len(mapped) > 1 else mapped[0]
     total: dict[str, Any] = {}
     for batch in union.iter_batches(batch_size=1, batch_format="numpy"):

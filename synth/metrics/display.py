@@ -52,7 +52,7 @@ def distributions(plan: Plan, real: Counts, synthetic: Counts) -> dict[str, dict
         if shape == "continuous":
             out[name] = _continuous(plan.edges[name], real.hist[name], synthetic.hist[name])
         else:
-            labels = [str(v) for v in plan.vocab[name]] + ["(not in sketch)", "(null)"]
+            labels = [str(v) for v in plan.vocab[name]] + ["(other values)", "(null)"]
             keep = [i for i in range(len(labels))
                     if i < len(labels) - 2 or real.cats[name][i] + synthetic.cats[name][i] > 0]
             out[name] = _discrete([labels[i] for i in keep], real.cats[name][keep],

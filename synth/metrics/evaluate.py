@@ -16,14 +16,10 @@ from synth.config import build_config
 from synth.data.metadata import Metadata
 from synth.metrics.config import EvalConfig
 from synth.metrics.counts import Counts, Plan
-from synth.metrics.detection import detection
 from synth.metrics.display import distributions
 from synth.metrics.fidelity import fidelity_counts, summarize
 from synth.metrics.inputs import check_inputs
-from synth.metrics.privacy import privacy
 from synth.metrics.report import Report, versions
-from synth.metrics.utility import utility
-from synth.metrics.wasserstein import wasserstein
 
 
 def make_config(config: EvalConfig | dict | None = None, **overrides: Any) -> EvalConfig:
@@ -55,7 +51,13 @@ def fidelity_part(plan: Plan, real: Counts, synthetic: Counts, cfg: EvalConfig
 def sample_metrics(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None,
                    md: Metadata, target: str | None, cfg: EvalConfig
                    ) -> tuple[dict, dict, dict]:
-    """(scores, details, skipped) of the sample-based groups on bounded samples."""
+    """(scores, details, skipped) of the sample-based groups on bounded samples. Their
+    modules (scikit-learn, torch) load only when a group runs."""
+    from synth.metrics.detection import detection
+    from synth.metrics.privacy import privacy
+    from synth.metrics.utility import utility
+    from synth.metrics.wasserstein import wasserstein
+
     scores, details, skipped = {}, {}, {}
     seed = cfg.seed
     if "wasserstein" in cfg.metrics:

@@ -34,15 +34,20 @@ def plain(value: Any) -> Any:
 
 
 def versions() -> dict[str, str]:
+    """Versions of what computed the report (scikit-learn and torch only if they were used)."""
+    import sys
+
     import pandas
-    import sklearn
-    import torch
+    import pyarrow
 
     import synth
 
-    return {"raysynth": synth.__version__, "python": platform.python_version(),
-            "numpy": np.__version__, "pandas": pandas.__version__,
-            "scikit-learn": sklearn.__version__, "torch": torch.__version__}
+    out = {"raysynth": synth.__version__, "python": platform.python_version(),
+           "numpy": np.__version__, "pandas": pandas.__version__, "pyarrow": pyarrow.__version__}
+    for name, key in (("sklearn", "scikit-learn"), ("torch", "torch"), ("scipy", "scipy")):
+        if name in sys.modules:
+            out[key] = sys.modules[name].__version__
+    return out
 
 
 @dataclass

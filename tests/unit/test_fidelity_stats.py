@@ -12,7 +12,13 @@ from scipy.stats import ks_2samp
 from synth.data.metadata import detect_metadata
 from synth.metrics import scan as scn
 from synth.metrics.counts import count, make_plan, merge_counts
-from synth.metrics.fidelity import fidelity_counts, ks_from_hist, pearson, summarize
+from synth.metrics.fidelity import (
+    fidelity_counts,
+    ks_from_hist,
+    pearson,
+    shape_details,
+    summarize,
+)
 
 
 def perturbed(df: pd.DataFrame, seed: int = 0, rows: int = 6000) -> pd.DataFrame:
@@ -75,6 +81,18 @@ def test_ks_is_exact_and_bounded_when_sketched(pair):
             else:
                 assert plan.exact[c] is False and bound > 0
                 assert abs(ks - truth) <= bound + 1e-12
+
+
+def test_tv_with_a_capped_vocabulary_is_bounded(pair):
+    real, synthetic = pair
+    md = detect_metadata(real)
+    exact = shape_details(*fidelity_counts(real, synthetic, md))["native_country"]["score"]
+    plan = make_plan(md, scn.scan(real, md, cap=8),
+                     scn.scan(synthetic, md, cap=8, sketch_continuous=False))
+    got = shape_details(plan, count(real, md, plan, "real"),
+                        count(synthetic, md, plan, "synthetic"))["native_country"]
+    assert not plan.exact["native_country"] and got["error_bound"] > 0
+    assert got["score"] >= exact and got["score"] - exact <= got["error_bound"] + 1e-12
 
 
 def test_pearson_from_moments_matches_numpy(pair):
