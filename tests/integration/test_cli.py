@@ -38,6 +38,7 @@ def small_csv(tmp_path_factory, adult_small) -> Path:
 def test_help_is_there_for_newcomers():
     out = run("--help")
     assert "synth train" in out.stdout and "synth sample" in out.stdout
+    assert "synth evaluate" in out.stdout
     assert "--conditions" in run("sample", "--help").stdout
 
 
@@ -76,6 +77,9 @@ def test_dry_run_prints_resolved_config_and_rejects_unknown_keys(small_csv):
      "not found"),
     (["sample", "--no-ray", "--model", "m", "--output", "o.csv"], "rows is required"),
     (["train", "--no-ray", "--data", "README.md", "--output", "x"], "unsupported data file"),
+    (["evaluate", "--no-ray", "--real", "data/adult_test.csv.gz", "--synthetic",
+      "data/credit_data.parquet", "--output", "x"], "does not have the real data's columns"),
+    (["evaluate", "--real", "data/adult_test.csv.gz", "--output", "x"], "synthetic is required"),
 ])
 def test_user_mistakes_are_one_clear_line(args, message, tmp_path):
     out = run(*args, check=False, cwd=ROOT)

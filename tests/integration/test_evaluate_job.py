@@ -72,6 +72,9 @@ def test_job_rejects_bad_input_with_one_line(ray_local, on_s3, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert job.main([*base, "settings.metrics=[fidelity,vibes]"]) == 2
     assert "unknown metric group 'vibes'" in capsys.readouterr().err
+    io.write_table(on_s3["holdout"].drop(columns=["sex"]), f"{root}/nosex.parquet")
+    assert job.main([*base[:2], "--synthetic", f"{root}/nosex.parquet", "--output", "x"]) == 2
+    assert "missing ['sex']" in capsys.readouterr().err
 
 
 def test_job_in_process_matches(on_s3, tmp_path):
