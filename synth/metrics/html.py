@@ -38,22 +38,25 @@ def _figure(kind: str, caption: str, svg: str, **attrs: str) -> str:
             f"{svg}</figure>")
 
 
-def bars(real: list[float], synthetic: list[float], labels: list[str], width: int = 360,
+def bars(real: list[float], synthetic: list[float] | None, labels: list[str], width: int = 360,
          height: int = 180) -> str:
-    """Grouped bars, real vs synthetic, one group per label."""
+    """Grouped bars, real vs synthetic, one group per label (one series when synthetic is
+    None)."""
     n = max(len(real), 1)
-    top = max([*real, *synthetic, 1e-12])
+    series = [("real", REAL, real)] + ([("synthetic", SYNTH, synthetic)] if synthetic else [])
+    top = max([v or 0 for _, _, vals in series for v in vals] + [1e-12])
     slot = (width - 20) / n
+    step_w = slot / len(series)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
              f'role="img">']
-    for i, (r, s) in enumerate(zip(real, synthetic, strict=True)):
-        x = 10 + i * slot
-        for k, (v, color) in enumerate(((r, REAL), (s, SYNTH))):
-            h = (v or 0) / top * height
-            parts.append(f'<rect x="{x + k * slot / 2:.1f}" y="{height - h:.1f}" '
-                         f'width="{max(slot / 2 - 0.5, 0.5):.1f}" height="{h:.1f}" '
-                         f'fill="{color}"><title>{escape(labels[i])}: '
-                         f'{"real" if k == 0 else "synthetic"} {(v or 0):.4f}</title></rect>')
+    for i in range(len(real)):
+        for k, (name, color, vals) in enumerate(series):
+            v = vals[i] or 0
+            h = v / top * height
+            parts.append(f'<rect x="{10 + i * slot + k * step_w:.1f}" y="{height - h:.1f}" '
+                         f'width="{max(step_w - 0.5, 0.5):.1f}" height="{h:.1f}" '
+                         f'fill="{color}"><title>{escape(labels[i])}: {name} {v:.4f}'
+                         f"</title></rect>")
     step = max(1, n // 6)
     for i in range(0, n, step):
         parts.append(f'<text x="{10 + i * slot:.1f}" y="{height + 14}" font-size="9" '
@@ -119,7 +122,7 @@ def _pairs_section(fid: dict) -> str:
 def _detection_section(det: dict) -> str:
     imp = det.get("importance", {})
     names = list(imp)[:20]
-    svg = bars([imp[n] for n in names], [0.0] * len(names), names)
+    svg = bars([imp[n] for n in names], None, names)
     return ("<h2>Detection: where synthetic rows give themselves away</h2>" + _figure(
         "detection-importance", "Share of the detector's AUC lost when a column is shuffled",
         svg))
