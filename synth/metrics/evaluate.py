@@ -21,6 +21,8 @@ from synth.metrics.fidelity import fidelity_counts, summarize
 from synth.metrics.inputs import check_inputs
 from synth.metrics.report import Report, versions
 
+MIN_ROWS = 10  # below this the sample-based metrics (cross-validation, models) are skipped
+
 
 def make_config(config: EvalConfig | dict | None = None, **overrides: Any) -> EvalConfig:
     if isinstance(config, EvalConfig) and not overrides:
@@ -60,6 +62,10 @@ def sample_metrics(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.Data
 
     scores, details, skipped = {}, {}, {}
     seed = cfg.seed
+    smallest = min(len(real), len(synthetic), MIN_ROWS if holdout is None else len(holdout))
+    if smallest < MIN_ROWS:
+        reason = f"needs at least {MIN_ROWS} rows in every data set (smallest has {smallest})"
+        return scores, details, {g: reason for g in cfg.metrics if g != "fidelity"}
     if "wasserstein" in cfg.metrics:
         s, d = wasserstein(bounded(real, cfg.sample_rows, seed),
                            bounded(synthetic, cfg.sample_rows, seed + 1), md, cfg.joint_rows, seed)

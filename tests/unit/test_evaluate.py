@@ -124,6 +124,13 @@ def test_without_holdout_the_skips_are_explained(split):
     assert set(r.settings["skipped"]) == {"utility", "privacy"}
 
 
+def test_a_tiny_synthetic_set_gets_fidelity_and_explained_skips(split):
+    train, holdout = split
+    r = synth.evaluate(train, train.iloc[:3], target="income", holdout=holdout, **FAST)
+    assert "quality" in r.scores and "detection_auc" not in r.scores
+    assert "at least 10 rows" in r.settings["skipped"]["detection"]
+
+
 @pytest.mark.parametrize("case, message", [
     ("missing column", "missing ['sex']"),
     ("extra column", "extra ['zzz']"),
