@@ -88,7 +88,8 @@ def start_ray(address: str | None) -> Any:
     else:
         for k, v in LOCAL_RAY_ENV.items():
             os.environ.setdefault(k, v)
-        ray.init(include_dashboard=False, log_to_driver=True)
+        # "local": always a new loopback instance, never one a `ray start` left on this machine
+        ray.init(address="local", include_dashboard=False, log_to_driver=True)
     return ray
 
 

@@ -4,10 +4,19 @@
     synth train --config configs/adult_ctgan.yaml params.epochs=10 --progress
     python -m jobs.train ...          (the same; what `ray job submit -- ...` runs)
 
+    ray job submit --working-dir . -- python -m jobs.train --config configs/adult_ctgan.yaml \
+        num_workers=4 use_gpu=true storage=s3://bucket/raysynth/runs --name adult
+
 Hyperparameters go in `params.<name>=value` (see the model's config: e.g. params.batch_size,
-params.pac). With Ray (the default) the fit runs as a Ray task, on a GPU node when
-`use_gpu=true`; `--no-ray` fits in this process. Multi-worker (DDP) training
-(num_workers > 1) is not available yet."""
+params.pac). With Ray (the default), models that train in epochs (ctgan, tvae) run on Ray
+Train: `num_workers` data-parallel workers (DDP; gloo on CPU, NCCL with `use_gpu=true`), each
+reading only its shard of the data (a CSV/Parquet file or a Parquet prefix, local or s3://),
+checkpoints every `checkpoint_every` epochs under `storage`, and resumption from the last one
+when a worker or node is lost (`max_failures`). `params.batch_size` is per worker: the global
+batch is batch_size x num_workers, an epoch is rows // global batch steps, and learning rates
+are not rescaled (Adam). Other models fit in one Ray task; `--no-ray` fits in this process.
+The model is saved to `--output` and/or registered in the store with training.json (config,
+per-epoch metrics, data fingerprint, evaluation summary)."""
 
 from __future__ import annotations
 
@@ -30,35 +39,92 @@ class TrainConfig:
     output: str | None = None  # model directory (local or s3://)
     store: str | None = None  # model store root (default RAYSYNTH_STORE, else ./models)
     name: str | None = None  # register under this name in the store
-    num_workers: int = 1
+    num_workers: int = 1  # Ray Train workers (data parallel)
     use_gpu: bool = False
-    num_cpus: float = 1.0
+    num_cpus: float = 1.0  # per worker
+    resources_per_worker: dict[str, Any] = field(default_factory=dict)  # overrides num_cpus
+    storage: str = "runs/train"  # Ray Train storage: checkpoints and results (local or s3://)
+    run_name: str | None = None
+    checkpoint_every: int = 5  # epochs
+    max_failures: int = 2  # worker-group restarts from the last checkpoint
+    sample_rows: int = 100_000  # random rows the transformer is fitted on
+    early_stop_patience: int = 0  # validations without improvement before stopping (0: off)
+    validate_every: int = 5  # epochs between validations (column shapes on held rows)
+    validation_rows: int = 5_000
 
     def validate(self) -> None:
         require(bool(self.data), "data is required: --data FILE (CSV/Parquet, local or s3://)")
         require(bool(self.output or self.name),
                 "say where the model goes: --output DIR and/or --name NAME (model store)")
-        require(self.num_workers == 1, "num_workers > 1 (Ray Train DDP) is not available yet; "
-                "use num_workers=1")
+        require(self.num_workers >= 1, f"num_workers must be >= 1, got {self.num_workers}")
+        require(self.checkpoint_every >= 1, "checkpoint_every must be >= 1 (epochs)")
+        require(self.max_failures >= -1, "max_failures must be >= 0 (or -1: no limit)")
+        require(self.sample_rows >= 100, "sample_rows must be >= 100")
+        require(self.early_stop_patience >= 0, "early_stop_patience must be >= 0")
+        require(self.validate_every >= 1, "validate_every must be >= 1")
+        require(self.validation_rows >= 100, "validation_rows must be >= 100")
+
+
+def trains_in_epochs(model_name: str) -> bool:
+    import synth
+
+    return synth.create_synthesizer(model_name).trains_in_epochs()
+
+
+def register(cfg: TrainConfig, model: Any, record: dict[str, Any]) -> dict[str, Any]:
+    """Save to --output and/or the next version of --name in the store, with training.json."""
+    from synth.store import ModelStore, json_bytes
+
+    extra = {"training.json": json_bytes(record)}
+    out: dict[str, Any] = {"model": cfg.model}
+    if cfg.output:
+        out["output"] = model.save(cfg.output, extra=extra)
+    if cfg.name:
+        version, path = ModelStore(cfg.store).next_version_path(cfg.name)
+        model.save(path, extra=extra)
+        out.update(name=cfg.name, version=version, path=path)
+    return out
+
+
+def train_on_ray_train(cfg: TrainConfig) -> dict[str, Any]:
+    """Ray Train (DDP) fit, then evaluation summary and registration on the driver."""
+    import dataclasses
+
+    import synth
+    from jobs.distributed import fit_distributed
+
+    model, result, sample = fit_distributed(cfg, _read_metadata(cfg.metadata))
+    final = dict(result.metrics or {})
+    history = final.pop("history", [])
+    report = synth.evaluate(sample, model.sample(len(sample), seed=1), metadata=model.metadata,
+                            metrics=("fidelity", "detection"))
+    record = {"config": dataclasses.asdict(cfg), "engine": "ray.train",
+              "metrics": final, "history": history,
+              "data": {"uri": cfg.data, "rows": int(sum(final.get("shard_rows", []))),
+                       "digest": str(sum(int(d) for d in final.get("shard_digest", [])) % 2**64),
+                       "columns": list(model.metadata.columns)},
+              "evaluation": {"rows": len(sample), **report.scores},
+              "checkpoint": str(result.checkpoint.path)}
+    out = register(cfg, model, record)
+    out.update(epochs=final.get("stopped_at"), resumed_from=final.get("resumed_from"),
+               quality=round(report.scores["quality"], 4), run=str(result.path))
+    return out
 
 
 def fit_and_save(cfg: TrainConfig) -> dict[str, Any]:
-    """The whole job body, plain synth code: read, fit, save/register. Returns where it went."""
+    """One-process fit (--no-ray, or one Ray task): read, fit, save/register."""
+    import dataclasses
+
     import synth
     from synth.data.io import read_table
-    from synth.store import ModelStore
 
     df = read_table(cfg.data)
     model = synth.create_synthesizer(cfg.model, **cfg.params)
     model.fit(df, metadata=_read_metadata(cfg.metadata))
-    out: dict[str, Any] = {"rows": len(df), "model": cfg.model}
-    if cfg.output:
-        out["output"] = model.save(cfg.output)
-    if cfg.name:
-        version, path = ModelStore(cfg.store).next_version_path(cfg.name)
-        model.save(path)
-        out.update(name=cfg.name, version=version, path=path)
-    return out
+    record = {"config": dataclasses.asdict(cfg), "engine": "process",
+              "history": getattr(model, "history", []),
+              "data": {"uri": cfg.data, "rows": len(df), "columns": list(df.columns)}}
+    return {"rows": len(df), **register(cfg, model, record)}
 
 
 def _read_metadata(path: str | None) -> dict | None:
@@ -107,14 +173,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
+        epochs = trains_in_epochs(cfg.model)
+        if cfg.num_workers > 1 and (args.no_ray or not epochs):
+            raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train and a model that "
+                              f"trains in epochs (ctgan, tvae); {cfg.model!r}"
+                              + (" with --no-ray" if args.no_ray else " fits in one process"))
         if args.no_ray:
             result = fit_and_save(cfg)
+        elif epochs:
+            start_ray(args.address)
+            result = train_on_ray_train(cfg)
         else:
             ray = start_ray(args.address)
             task = ray.remote(num_cpus=cfg.num_cpus, num_gpus=1 if cfg.use_gpu else 0)(
                 fit_and_save)
             result = ray.get(task.remote(cfg))
-        print(json.dumps(result))
+        print(json.dumps(result, default=str))
 
     return run_main(body)
 

@@ -62,6 +62,14 @@ class Synthesizer(ABC):
     # ----------------------------------------------------------------- fit
     def fit(self, data: pd.DataFrame, metadata: dict | Metadata | None = None) -> Synthesizer:
         """Learn the table `data`; metadata is detected when None. Returns self."""
+        self.prepare(data, metadata)
+        self._fit_model(data)
+        return self
+
+    def prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None = None
+                ) -> Synthesizer:
+        """Fit the transformer only (on all of `data`, or on a bounded sample of a table too big
+        for one machine); distributed training then encodes each shard with it."""
         check_frame(data)
         md = detect_metadata(data, metadata)
         if not md.names("numerical", "datetime", "categorical", "boolean"):
@@ -69,8 +77,30 @@ class Synthesizer(ABC):
                             "least one column numerical or categorical in metadata")
         self.transformer = DataTransformer(md, self._transformer_options()).fit(
             data, seed=self.config.seed)
-        self._fit_model(data)
         return self
+
+    def training_session(self, shard: Any, wrap: Any = None, reduce: Any = None,
+                         device: torch.device | None = None) -> Any:
+        """A synth.models.session.TrainingSession over `shard` (encoded rows); models that
+        train in epochs implement `_session`."""
+        from synth.models.session import no_reduce, no_wrap
+
+        self._fitted_transformer()
+        return self._session(shard, wrap or no_wrap, reduce or no_reduce,
+                             device or torch.device("cpu"))
+
+    @classmethod
+    def trains_in_epochs(cls) -> bool:
+        """Whether the model trains epoch by epoch (and so can train data-parallel)."""
+        return cls._session is not Synthesizer._session
+
+    def _session(self, shard: Any, wrap: Any, reduce: Any, device: torch.device) -> Any:
+        raise SynthError(f"{self.name} does not train in epochs, so it cannot train "
+                         "data-parallel; fit it in one process (num_workers=1)")
+
+    def encode(self, data: pd.DataFrame) -> np.ndarray:
+        """Rows as the float32 matrix the networks train on."""
+        return self._fitted_transformer().transform(data, seed=self.config.seed)
 
     def _transformer_options(self) -> TransformerOptions:
         keys = TransformerOptions.__dataclass_fields__
@@ -185,8 +215,9 @@ class Synthesizer(ABC):
         """One block of BLOCK_ROWS rows: (numeric floats, numeric null flags, category codes)."""
 
     # ----------------------------------------------------------------- save / load
-    def save(self, path: str) -> str:
-        """Write the model directory (local path or s3://) and return its path."""
+    def save(self, path: str, extra: dict[str, bytes] | None = None) -> str:
+        """Write the model directory (local path or s3://) and return its path. `extra` files
+        (e.g. training.json with metrics and provenance) go in before the _COMPLETE marker."""
         tr = self._fitted_transformer()
         doc, arrays = tr.state()
         files = {
@@ -195,6 +226,7 @@ class Synthesizer(ABC):
             "transformer.json": json_bytes(doc),
             "transformer.npz": npz_bytes(arrays),
             **self._weight_files(),
+            **(extra or {}),
         }
         write_model_dir(str(path), files)
         return str(path)

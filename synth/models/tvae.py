@@ -3,21 +3,33 @@ reference defaults. Conditions are met by rejection."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from synth.config import require
 from synth.data.transformer import TransformerParams
-from synth.models.base import BLOCK_ROWS, Synthesizer
+from synth.models.base import BLOCK_ROWS, Synthesizer, derive_seed
 from synth.models.conditions import Condition
 from synth.models.ctgan.model import pick_device
 from synth.models.layout import SpanLayout
 from synth.models.registry import register_synthesizer
+from synth.models.session import (
+    Reduce,
+    Shard,
+    TrainingSession,
+    Wrap,
+    bare,
+    rng_state,
+    run_epochs,
+    set_rng_state,
+    steps_per_epoch,
+)
 from synth.store import load_torch, torch_bytes
 
 
@@ -106,29 +118,15 @@ class TVAE(Synthesizer):
         self.history: list[dict[str, float]] = []
 
     def _fit_model(self, data: pd.DataFrame) -> None:
-        cfg, tr = self.config, self.transformer
-        torch.manual_seed(cfg.seed)
-        device = pick_device(cfg.device)
-        x_all = torch.as_tensor(tr.transform(data, seed=cfg.seed), device=device)
-        layout = SpanLayout(tr.spans).to(device)
-        enc = Encoder(tr.output_dim, cfg.compress_dims, cfg.embedding_dim).to(device)
-        dec = Decoder(cfg.embedding_dim, cfg.decompress_dims, tr.output_dim).to(device)
-        opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=cfg.lr,
-                               weight_decay=cfg.l2scale)
-        gen = torch.Generator().manual_seed(cfg.seed)
-        for epoch in tqdm(range(cfg.epochs), desc="tvae epochs", disable=not cfg.progress):
-            order = torch.randperm(len(x_all), generator=gen).to(device)
-            for idx in order.split(cfg.batch_size):
-                x = x_all[idx]
-                mu, logvar = enc(x)
-                z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-                loss = tvae_loss(dec(z), x, dec.sigma, mu, logvar, layout, cfg.loss_factor)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                dec.sigma.data.clamp_(0.01, 1.0)
-            self.history.append({"epoch": epoch + 1, "loss": float(loss.detach())})
-        self.decoder = dec.cpu().eval()
+        encoded = self.encode(data)
+        session = self.training_session(Shard(encoded, len(encoded)),
+                                        device=pick_device(self.config.device))
+        self.history = run_epochs(session, self.config.epochs, self.name, self.config.progress)
+        session.finish()
+
+    def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
+                 ) -> TVAESession:
+        return TVAESession(self, shard, wrap, device)
 
     def _plan(self, conds: list[Condition]) -> None:
         return None  # TVAE has no conditional input: every condition is rejection
@@ -152,3 +150,68 @@ class TVAE(Synthesizer):
         self.decoder = Decoder(cfg.embedding_dim, cfg.decompress_dims, tr.output_dim)
         self.decoder.load_state_dict(blob["decoder"])
         self.decoder.eval()
+
+
+class TVAESession(TrainingSession):
+    """TVAE over one shard: each epoch walks a fresh permutation of the shard's rows in
+    per-worker batches (cycling when the shard is short of the global step count)."""
+
+    def __init__(self, model: TVAE, shard: Shard, wrap: Wrap, device: torch.device) -> None:
+        cfg, tr = model.config, model.transformer
+        self.model, self.cfg, self.shard = model, cfg, shard
+        torch.manual_seed(derive_seed(cfg.seed, shard.rank))
+        self.gen = torch.Generator().manual_seed(derive_seed(cfg.seed, shard.rank, 1))
+        self.rng = np.random.default_rng(derive_seed(cfg.seed, shard.rank, 2))  # checkpointed
+        self.x = torch.as_tensor(shard.data, device=device)
+        self.layout = SpanLayout(tr.spans).to(device)
+        self.enc = wrap(Encoder(tr.output_dim, cfg.compress_dims, cfg.embedding_dim).to(device))
+        self.dec = wrap(Decoder(cfg.embedding_dim, cfg.decompress_dims, tr.output_dim).to(device))
+        self.opt = torch.optim.Adam([*self.enc.parameters(), *self.dec.parameters()], lr=cfg.lr,
+                                    weight_decay=cfg.l2scale)
+        self.steps = steps_per_epoch(shard, cfg.batch_size)
+        self.epoch = 0
+
+    def run_epoch(self) -> dict[str, float]:
+        cfg, n = self.cfg, len(self.x)
+        need = self.steps * cfg.batch_size
+        order = torch.cat([torch.randperm(n, generator=self.gen)
+                           for _ in range(-(-need // max(n, 1)))])[:need].to(self.x.device)
+        dec = bare(self.dec)
+        self.enc.train()
+        self.dec.train()
+        for idx in order.split(cfg.batch_size):
+            x = self.x[idx]
+            mu, logvar = self.enc(x)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            loss = tvae_loss(self.dec(z), x, dec.sigma, mu, logvar, self.layout, cfg.loss_factor)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            dec.sigma.data.clamp_(0.01, 1.0)
+        self.epoch += 1
+        return {"epoch": self.epoch, "loss": float(loss.detach()), "rows": need * self.shard.world}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"encoder": bare(self.enc).state_dict(), "decoder": bare(self.dec).state_dict(),
+                "opt": self.opt.state_dict(), "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        bare(self.enc).load_state_dict(state["encoder"])
+        bare(self.dec).load_state_dict(state["decoder"])
+        self.opt.load_state_dict(state["opt"])
+        self.epoch = int(state["epoch"])
+
+    def rng_state(self) -> dict[str, Any]:
+        return {**rng_state(self.rng), "perm": self.gen.get_state()}
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        set_rng_state(self.rng, state)
+        self.gen.set_state(state["perm"])
+
+    def snapshot(self) -> TVAE:
+        model = copy.copy(self.model)
+        model.decoder = copy.deepcopy(bare(self.dec)).cpu().eval()
+        return model
+
+    def finish(self) -> None:
+        self.model.decoder = bare(self.dec).cpu().eval()

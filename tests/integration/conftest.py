@@ -47,6 +47,6 @@ def ray_local(s3_bucket):
     from jobs.common import LOCAL_RAY_ENV
 
     os.environ.update(LOCAL_RAY_ENV)
-    ray.init(num_cpus=8, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=8, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

@@ -8,16 +8,15 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
 from synth.models.ctgan.config import CTGANConfig
 from synth.models.ctgan.networks import Generator
 from synth.models.ctgan.sampler import CondSampler
-from synth.models.ctgan.train import GANState, StepInputs, build_state, train_step
-from synth.models.layout import SpanLayout
+from synth.models.ctgan.session import CTGANSession
 from synth.models.registry import register_synthesizer
+from synth.models.session import Reduce, Shard, Wrap, run_epochs
 from synth.store import load_torch, torch_bytes
 
 
@@ -41,32 +40,15 @@ class CTGAN(Synthesizer):
 
     # ----------------------------------------------------------------- fit
     def _fit_model(self, data: pd.DataFrame) -> None:
-        cfg, tr = self.config, self.transformer
-        torch.manual_seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
-        encoded = tr.transform(data, seed=cfg.seed)
-        device = pick_device(cfg.device)
-        self.sampler = CondSampler(encoded, tr.conditional_spans, cfg.log_frequency)
-        layout = SpanLayout(tr.spans).to(device)
-        state = build_state(cfg, tr.output_dim, self.sampler.cond_dim, device)
-        inputs = StepInputs(torch.as_tensor(encoded, device=device), self.sampler, layout, cfg, rng)
-        self.history = self.train_epochs(state, inputs, len(encoded))
-        self.generator = state.generator.cpu().eval()
+        encoded = self.encode(data)
+        session = self.training_session(Shard(encoded, len(encoded)),
+                                        device=pick_device(self.config.device))
+        self.history = run_epochs(session, self.config.epochs, self.name, self.config.progress)
+        session.finish()
 
-    def train_epochs(self, state: GANState, inputs: StepInputs, n_rows: int
-                     ) -> list[dict[str, float]]:
-        cfg = self.config
-        steps = max(n_rows // cfg.batch_size, 1)
-        history = []
-        bar = tqdm(range(cfg.epochs), desc=f"{self.name} epochs", disable=not cfg.progress)
-        for epoch in bar:
-            state.generator.train()
-            state.critic.train()
-            for _ in range(steps):
-                loss_d, loss_g = train_step(state, inputs, cfg.batch_size)
-            history.append({"epoch": epoch + 1, "loss_d": loss_d, "loss_g": loss_g})
-            bar.set_postfix(loss_g=f"{loss_g:.3f}", loss_d=f"{loss_d:.3f}")
-        return history
+    def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
+                 ) -> CTGANSession:
+        return CTGANSession(self, shard, wrap, reduce, device)
 
     # ----------------------------------------------------------------- sample
     def _plan(self, conds: list[Condition]) -> int | None:

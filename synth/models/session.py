@@ -1,0 +1,110 @@
+"""Training as epochs over one shard of encoded rows, so that `model.fit` in one process and
+every Ray Train worker run the same code (jobs/ supplies the distributed pieces):
+
+- `Shard`: this worker's encoded rows, the global row count, rank and world size;
+- `wrap`: what to do with each network before training (DDP via ray.train.torch.prepare_model
+  in the job; nothing locally);
+- `reduce`: sum an array over all ranks (all-reduce in the job; identity locally), used for
+  the global category counts of training-by-sampling.
+
+Batch: `batch_size` is per worker, so the global batch is batch_size x world size; an epoch
+is global_rows // global_batch steps on every rank (the same count everywhere, or DDP would
+hang). Learning rates are not rescaled with the world size: the models use Adam, whose step
+size does not grow with the batch the way SGD's does."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+Wrap = Callable[[nn.Module], nn.Module]
+Reduce = Callable[[np.ndarray], np.ndarray]
+
+
+def no_wrap(module: nn.Module) -> nn.Module:
+    return module
+
+
+def no_reduce(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def bare(module: nn.Module) -> nn.Module:
+    """The module inside a DDP (or similar) wrapper."""
+    return getattr(module, "module", module)
+
+
+@dataclass
+class Shard:
+    data: np.ndarray  # encoded rows of this worker (float32)
+    global_rows: int
+    rank: int = 0
+    world: int = 1
+    device: torch.device | None = None
+
+
+def steps_per_epoch(shard: Shard, batch_size: int) -> int:
+    return max(shard.global_rows // (batch_size * shard.world), 1)
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """This rank's random state as checkpointable values (a JSON string and a byte tensor)."""
+    return {"numpy": json.dumps(rng.bit_generator.state), "torch": torch.get_rng_state()}
+
+
+def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
+    rng.bit_generator.state = json.loads(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+class TrainingSession(ABC):
+    """One model's training on one shard. `epoch` counts finished epochs."""
+
+    epoch: int = 0
+
+    @abstractmethod
+    def run_epoch(self) -> dict[str, float]:
+        """Train one epoch; returns its metrics (losses, rows seen by all ranks)."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, optimizers and the epoch counter (this rank's RNG: `rng_state`)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def rng_state(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def set_rng_state(self, state: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def snapshot(self) -> Any:
+        """A copy of the model with the current weights (on CPU), for validation while
+        training continues."""
+
+    @abstractmethod
+    def finish(self) -> None:
+        """Install the trained weights into the model (unwrapped, on CPU, eval mode)."""
+
+
+def run_epochs(session: TrainingSession, epochs: int, name: str, progress: bool
+               ) -> list[dict[str, float]]:
+    """The single-process epoch loop (with a progress bar when asked)."""
+    from tqdm.auto import tqdm
+
+    history = []
+    bar = tqdm(range(session.epoch, epochs), desc=f"{name} epochs", disable=not progress)
+    for _ in bar:
+        metrics = session.run_epoch()
+        history.append(metrics)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if k.startswith("loss")})
+    return history

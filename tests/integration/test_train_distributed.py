@@ -1,0 +1,181 @@
+"""Ray Train (DDP) training on real Adult rows: 2 CPU workers on a real local Ray, data and
+checkpoints on a moto S3 server; a node killed mid-run on a multi-node local cluster; a job
+submitted with JobSubmissionClient to a `ray start --head` on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import synth
+from jobs import train
+from jobs.common import LOCAL_RAY_ENV
+from jobs.distributed import digest
+from synth.data import io
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def rows(adult_small) -> pd.DataFrame:
+    return adult_small.iloc[:3000].reset_index(drop=True)
+
+
+def test_two_workers_shard_sync_checkpoint_and_register(ray_local, s3_bucket, rows, tmp_path):
+    for i in range(3):  # a Parquet prefix of three files on S3
+        io.write_table(rows.iloc[i * 1000:(i + 1) * 1000], f"{s3_bucket}/train/part-{i}.parquet")
+    store = tmp_path / "store"
+    rc = train.main(["--data", f"{s3_bucket}/train/", "--model", "ctgan", "--name", "adult",
+                     "--store", str(store), "num_workers=2", "params.epochs=3",
+                     "checkpoint_every=1", f"storage={s3_bucket}/runs", "run_name=ddp"])
+    assert rc == 0
+    record = json.loads((store / "adult" / "1" / "training.json").read_text())
+    m = record["metrics"]
+    # DDP: every rank ends with the same parameters
+    assert len(m["param_digest"]) == 2 and m["param_digest"][0] == m["param_digest"][1]
+    # the ranks' row sets are disjoint and cover the table
+    assert sum(m["shard_rows"]) == len(rows) and min(m["shard_rows"]) > 0
+    assert sum(int(d) for d in m["shard_digest"]) % 2**64 == digest(rows)
+    assert record["data"]["rows"] == len(rows) and m["stopped_at"] == 3
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3]
+    assert {"loss_d", "loss_g", "rows_per_s", "elapsed_s"} <= set(record["history"][0])
+    assert 0 < record["evaluation"]["quality"] <= 1
+    assert io.list_dir(f"{s3_bucket}/runs/ddp")  # checkpoints went to S3
+    model = synth.load_synthesizer("adult", store=str(store))
+    assert list(model.sample(50, seed=1).columns) == list(rows.columns)
+
+
+def test_early_stopping_is_decided_once_for_all_ranks(ray_local, rows, tmp_path):
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data, index=False)
+    rc = train.main(["--data", str(data), "--model", "tvae", "--output", str(tmp_path / "m"),
+                     "num_workers=2", "params.epochs=40", "early_stop_patience=1",
+                     "validate_every=1", "validation_rows=500", f"storage={tmp_path / 's'}"])
+    assert rc == 0
+    m = json.loads((tmp_path / "m" / "training.json").read_text())["metrics"]
+    assert m["stopped_at"] < 40 and m["param_digest"][0] == m["param_digest"][1]
+
+
+def test_a_killed_node_does_not_lose_the_run(rows, tmp_path):
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data, index=False)
+    env = {**os.environ, **LOCAL_RAY_ENV, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(ROOT / "tests/integration/fault_run.py"),
+                          str(data), str(tmp_path / "work")], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=600)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert out.returncode == 0 and lines, out.stdout[-3000:] + out.stderr[-3000:]
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result["killed"] is not None and result["killed_after_checkpoints"] >= 1
+    assert result["rc"] == 0 and result["epochs"] == 12
+    assert result["resumed_from"] >= 1  # restored from a checkpoint, not from epoch 0
+    assert result["sampled"] == 100
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def ray_head():
+    """`ray start --head --block` on loopback with the jobs API and token authentication (a
+    random token for this test, in the environment only), on free ports so that it lives beside
+    the session's Ray. Stopped by ending that process group (never a bare `ray stop`, which would
+    end every Ray on the machine)."""
+    token = secrets.token_hex(32)
+    env = {**os.environ, **LOCAL_RAY_ENV, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    ports = {flag: _free_port() for flag in (
+        "port", "dashboard-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+        "metrics-export-port", "runtime-env-agent-port", "ray-client-server-port",
+        "node-manager-port", "object-manager-port")}
+    cmd = [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
+           "--node-ip-address=127.0.0.1", "--num-cpus=4", "--include-dashboard=true",
+           "--dashboard-host=127.0.0.1", "--disable-usage-stats",
+           *[f"--{flag}={port}" for flag, port in ports.items()]]
+    marker = Path("/tmp/ray/ray_current_cluster")  # `ray start` records its address here
+    before = marker.read_text() if marker.exists() else None
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        address = f"http://127.0.0.1:{ports['dashboard-port']}"
+        request = urllib.request.Request(f"{address}/api/version",
+                                         headers={"Authorization": f"Bearer {token}"})
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(request, timeout=5).read()
+                break
+            except OSError:  # the head is still starting
+                assert time.time() < deadline and proc.poll() is None, "ray head did not start"
+                time.sleep(1)
+        yield address, env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass  # the group kill below ends it
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            if before is None:  # leave no pointer to the stopped head for a later ray.init()
+                marker.unlink(missing_ok=True)
+            else:
+                marker.write_text(before)
+
+
+SUBMIT = """
+import json, sys, time
+from ray.job_submission import JobStatus, JobSubmissionClient
+address, entry, runtime_env = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+client = JobSubmissionClient(address)
+deadline = time.time() + 120
+while True:  # the head's job agent comes up a little after its HTTP server
+    try:
+        job = client.submit_job(entrypoint=entry, runtime_env=runtime_env)
+        break
+    except RuntimeError as exc:
+        if "No available agent" not in str(exc) or time.time() > deadline:
+            raise
+        time.sleep(2)
+deadline = time.time() + 300
+while time.time() < deadline:
+    status = client.get_job_status(job)
+    if status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED):
+        break
+    time.sleep(1)
+print("STATUS", status.value)
+print(client.get_job_logs(job)[-3000:])
+"""
+
+
+def test_job_submission_to_a_ray_head(ray_head, rows, tmp_path):
+    """A client process (Ray reads the auth token at import, so the client gets a fresh
+    interpreter with the head's token) submits `python -m jobs.train` with JobSubmissionClient."""
+    address, env = ray_head
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data, index=False)
+    entry = (f"{sys.executable} -m jobs.train --data {data} --model tvae --name adult "
+             f"--store {tmp_path / 'store'} num_workers=2 params.epochs=2 "
+             f"storage={tmp_path / 'runs'}")
+    runtime_env = {"working_dir": str(ROOT), "env_vars": dict(LOCAL_RAY_ENV),
+                   "excludes": [".venv", ".git", "runs", "models", "*.egg-info"]}
+    out = subprocess.run([sys.executable, "-c", SUBMIT, address, entry, json.dumps(runtime_env)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert "STATUS SUCCEEDED" in out.stdout, out.stdout[-3000:] + out.stderr[-3000:]
+    model = synth.load_synthesizer("adult", store=str(tmp_path / "store"))
+    assert len(model.sample(20, seed=0)) == 20
