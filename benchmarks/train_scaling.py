@@ -84,7 +84,7 @@ def sdv(real: pd.DataFrame, epochs: int, seed: int) -> dict:
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(real)
+        model.fit({"table": real})  # SDV 2.0 takes a dict of tables
     seconds = time.perf_counter() - start
     return {"model": model, "rows_per_s": epochs * (len(real) // 500) * 500 / seconds,
             "wall_s": seconds}
