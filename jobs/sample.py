@@ -7,8 +7,14 @@
 `--model` is a model directory (local or s3://) or a model-store name (`name` or with
 `--version`). `--conditions` is JSON ({column: value} or {column: {"min":..,"max":..}}) or a
 CSV/Parquet file of per-row conditions (one output row per row). The same --seed gives the
-same rows. One Ray task samples the whole file (streaming, sharded sampling to a Parquet
-prefix is not available yet)."""
+same rows.
+
+An `--output` ending in .csv/.parquet is one file, sampled by one Ray task. Any other output
+is a prefix (local or s3://) that Ray Data fills with `part-NNNNNN.parquet` files of
+`--rows-per-file` rows, written by `concurrency` actors that each load the model once
+(see jobs/sample_stream.py): the same command writes the same bytes, a rerun writes only the
+files that are missing or short, `_run.json` guards against mixing runs (`--overwrite`
+replaces one) and `_manifest.json` is written last."""
 
 from __future__ import annotations
 
@@ -31,7 +37,11 @@ class SampleConfig:
     conditions: str | None = None
     version: int | None = None
     store: str | None = None
-    num_cpus: float = 1.0
+    num_cpus: float = 1.0  # per generating actor
+    use_gpu: bool = False
+    rows_per_file: int = 500_000  # prefix output: rows per part file
+    concurrency: int = 2  # prefix output: generating actors
+    overwrite: bool = False  # prefix output: replace another run's files
 
     def validate(self) -> None:
         require(bool(self.model), "model is required: --model DIR|NAME")
@@ -40,6 +50,13 @@ class SampleConfig:
         require(self.rows is not None or table, "rows is required: --rows N")
         require(self.rows is None or self.rows >= 1, f"rows must be >= 1, got {self.rows}")
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        require(self.rows_per_file >= 1, "rows_per_file must be >= 1")
+        require(self.concurrency >= 1, "concurrency must be >= 1")
+
+    @property
+    def to_prefix(self) -> bool:
+        """A directory/prefix of Parquet part files, rather than one .csv/.parquet file."""
+        return not self.output.endswith((".csv", ".parquet", ".pq"))
 
 
 def read_conditions(spec: str | None) -> Any:
@@ -79,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--output", help="output file: .csv or .parquet (local or s3://)")
     ap.add_argument("--conditions", help="JSON or a CSV/Parquet file of per-row conditions")
     ap.add_argument("--seed", type=int, help="seed (same seed, same rows)")
+    ap.add_argument("--rows-per-file", type=int, help="rows per Parquet part (prefix output)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace another run's files under the output prefix")
     add_common_args(ap)
     return ap
 
@@ -89,12 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         flags = {"model": args.model, "version": args.version, "store": args.store,
                  "rows": args.rows, "output": args.output, "conditions": args.conditions,
-                 "seed": args.seed}
+                 "seed": args.seed, "rows_per_file": args.rows_per_file,
+                 "overwrite": True if args.overwrite else None}
         cfg = load_config(SampleConfig, args.config, flags, args.overrides)
         if args.dry_run:
             print_config(cfg)
             return
-        if args.no_ray:
+        if cfg.to_prefix:
+            from jobs.sample_stream import sample_to_prefix
+
+            conditions = read_conditions(cfg.conditions)
+            if conditions is not None and not isinstance(conditions, dict):
+                raise ConditionError("a prefix output takes fixed conditions (JSON); write a "
+                                     "conditions table's rows to one .parquet file instead")
+            if cfg.rows is None:
+                raise ConditionError("rows is required: --rows N")
+            start_ray(args.address)  # Ray Data generates the files (also with --no-ray)
+            result = sample_to_prefix(cfg, conditions)
+        elif args.no_ray:
             result = sample_to_file(cfg)
         else:
             ray = start_ray(args.address)
