@@ -136,6 +136,8 @@ def _manifest(output: str, files: list[int]) -> dict[str, Any]:
 
 def sample_to_prefix(cfg: Any, conditions: dict | None) -> dict[str, Any]:
     """The streaming sample job (driver side); returns a summary."""
+    import time
+
     import ray.data
     from tqdm.auto import tqdm
 
@@ -143,6 +145,7 @@ def sample_to_prefix(cfg: Any, conditions: dict | None) -> dict[str, Any]:
     from synth.api import resolve_model_path
     from synth.data.io import join
 
+    start = time.perf_counter()
     path = resolve_model_path(cfg.model, cfg.version, cfg.store)
     synth.load_synthesizer(path).sample(1, conditions=conditions, seed=cfg.seed)  # fail fast
     files = plan_files(cfg.rows, cfg.rows_per_file)
@@ -163,4 +166,5 @@ def sample_to_prefix(cfg: Any, conditions: dict | None) -> dict[str, Any]:
                 bar.update(int(batch["rows"].sum()))
     manifest = _manifest(cfg.output, files)
     return {"rows": manifest["rows"], "files": len(files), "written": len(missing),
-            "output": cfg.output, "seed": cfg.seed}
+            "output": cfg.output, "seed": cfg.seed,
+            "seconds": round(time.perf_counter() - start, 2)}
