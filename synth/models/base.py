@@ -50,7 +50,8 @@ def block_generator(seed: int, block: int) -> torch.Generator:
 
 class Synthesizer(ABC):
     """Base of the tabular models. Subclasses set `name`, `config_cls` and implement
-    `_fit_model`, `_plan`, `_block` and the weights hooks."""
+    `_session` (models that train in epochs) or `_fit_model`, and `_plan`, `_block` and the
+    weights hooks."""
 
     name: ClassVar[str]
     config_cls: ClassVar[type]
@@ -107,8 +108,16 @@ class Synthesizer(ABC):
         return TransformerOptions(**{k: getattr(self.config, k) for k in keys
                                      if hasattr(self.config, k)})
 
-    @abstractmethod
-    def _fit_model(self, data: pd.DataFrame) -> None: ...
+    def _fit_model(self, data: pd.DataFrame) -> None:
+        """For models that train in epochs (they implement `_session`): one session over all
+        rows in this process, the same code every Ray Train worker runs on its shard."""
+        from synth.models.session import Shard, pick_device, run_epochs
+
+        encoded = self.encode(data)
+        session = self.training_session(Shard(encoded, len(encoded)),
+                                        device=pick_device(self.config.device))
+        self.history = run_epochs(session, self.config.epochs, self.name, self.config.progress)
+        session.finish()
 
     def span_layout(self) -> SpanLayout:
         """Index tensors of the transformer's output spec (built once per fitted model)."""

@@ -28,6 +28,13 @@ Wrap = Callable[[nn.Module], nn.Module]
 Reduce = Callable[[np.ndarray], np.ndarray]
 
 
+def pick_device(name: str) -> torch.device:
+    """A model config's `device`: auto (CUDA when there is one) | cpu | cuda | cuda:N."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def no_wrap(module: nn.Module) -> nn.Module:
     return module
 

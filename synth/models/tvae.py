@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -16,7 +15,6 @@ from synth.config import require
 from synth.data.transformer import TransformerParams
 from synth.models.base import BLOCK_ROWS, Synthesizer, derive_seed
 from synth.models.conditions import Condition
-from synth.models.ctgan.model import pick_device
 from synth.models.layout import SpanLayout
 from synth.models.registry import register_synthesizer
 from synth.models.session import (
@@ -26,7 +24,6 @@ from synth.models.session import (
     Wrap,
     bare,
     rng_state,
-    run_epochs,
     set_rng_state,
     steps_per_epoch,
 )
@@ -116,13 +113,6 @@ class TVAE(Synthesizer):
         super().__init__(**params)
         self.decoder: Decoder | None = None
         self.history: list[dict[str, float]] = []
-
-    def _fit_model(self, data: pd.DataFrame) -> None:
-        encoded = self.encode(data)
-        session = self.training_session(Shard(encoded, len(encoded)),
-                                        device=pick_device(self.config.device))
-        self.history = run_epochs(session, self.config.epochs, self.name, self.config.progress)
-        session.finish()
 
     def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
                  ) -> TVAESession:

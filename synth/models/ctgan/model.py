@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 
 from synth.models.base import BLOCK_ROWS, Synthesizer
@@ -16,14 +15,8 @@ from synth.models.ctgan.networks import Generator
 from synth.models.ctgan.sampler import CondSampler
 from synth.models.ctgan.session import CTGANSession
 from synth.models.registry import register_synthesizer
-from synth.models.session import Reduce, Shard, Wrap, run_epochs
+from synth.models.session import Reduce, Shard, Wrap
 from synth.store import load_torch, torch_bytes
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 @register_synthesizer("ctgan")
@@ -39,13 +32,6 @@ class CTGAN(Synthesizer):
         self.history: list[dict[str, float]] = []
 
     # ----------------------------------------------------------------- fit
-    def _fit_model(self, data: pd.DataFrame) -> None:
-        encoded = self.encode(data)
-        session = self.training_session(Shard(encoded, len(encoded)),
-                                        device=pick_device(self.config.device))
-        self.history = run_epochs(session, self.config.epochs, self.name, self.config.progress)
-        session.finish()
-
     def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
                  ) -> CTGANSession:
         return CTGANSession(self, shard, wrap, reduce, device)
