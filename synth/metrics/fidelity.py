@@ -146,10 +146,12 @@ def summarize(plan: Plan, real: Counts, synthetic: Counts,
                     "missing_values": missing, "exact": exact}
 
 
-def fidelity_counts(real: pd.DataFrame, synthetic: pd.DataFrame, md: Metadata
-                    ) -> tuple[Plan, Counts, Counts]:
-    """Both passes on in-memory frames (one block each)."""
+def fidelity_counts(real: pd.DataFrame, synthetic: pd.DataFrame, md: Metadata,
+                    pairs: bool = True) -> tuple[Plan, Counts, Counts]:
+    """Both passes on in-memory frames (one block each); `pairs=False` counts columns only."""
     plan = make_plan(md, scan(real, md), scan(synthetic, md, sketch_continuous=False))
+    if not pairs:
+        plan.pairs = []
     return plan, count(real, md, plan, "real"), count(synthetic, md, plan, "synthetic")
 
 
@@ -166,10 +168,7 @@ def column_shapes(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadat
                   ) -> dict[str, float]:
     """Per-column shape scores and their mean under key 'column_shapes' (id/text skipped)."""
     md = metadata or detect_metadata(real)
-    plan = make_plan(md, scan(real, md), scan(synthetic, md, sketch_continuous=False))
-    plan.pairs = []
-    details = shape_details(plan, count(real, md, plan, "real"),
-                            count(synthetic, md, plan, "synthetic"))
+    details = shape_details(*fidelity_counts(real, synthetic, md, pairs=False))
     scores = {name: d["score"] for name, d in details.items()}
     scores["column_shapes"] = _mean(details)
     return scores
