@@ -6,11 +6,14 @@
 
 `--model` is a model directory (local or s3://) or a model-store name (`name` or with
 `--version`). `--conditions` is JSON ({column: value} or {column: {"min":..,"max":..}}) or a
-CSV/Parquet file of per-row conditions (one output row per row). The same --seed gives the
-same rows.
+CSV/Parquet file: per-row conditions (one output row per row), or per-group conditions with a
+`count` column (rows per group; with --rows, weights scaled to N, e.g. a class balance). The
+same --seed gives the same rows. Output columns are typed (ints stay ints, nulls stay nulls,
+datetimes are timestamps).
 
 An `--output` ending in .csv/.parquet is one file, sampled by one Ray task. Any other output
-is a prefix (local or s3://) that Ray Data fills with `part-NNNNNN.parquet` files of
+is a prefix (local or s3://) that Ray Data fills with `part-NNNNNN.parquet` (or `--format
+csv`) files of
 `--rows-per-file` rows, written by `concurrency` actors that each load the model once
 (see jobs/sample_stream.py): the same command writes the same bytes, a rerun writes only the
 files that are missing or short, `_run.json` guards against mixing runs (`--overwrite`
@@ -42,6 +45,7 @@ class SampleConfig:
     rows_per_file: int = 500_000  # prefix output: rows per part file
     concurrency: int = 2  # prefix output: generating actors
     overwrite: bool = False  # prefix output: replace another run's files
+    format: str = "parquet"  # prefix output: parquet | csv part files
 
     def validate(self) -> None:
         require(bool(self.model), "model is required: --model DIR|NAME")
@@ -52,6 +56,8 @@ class SampleConfig:
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         require(self.rows_per_file >= 1, "rows_per_file must be >= 1")
         require(self.concurrency >= 1, "concurrency must be >= 1")
+        require(self.format in ("parquet", "csv"),
+                f"format must be parquet or csv, got {self.format!r}")
 
     @property
     def to_prefix(self) -> bool:
@@ -75,14 +81,28 @@ def read_conditions(spec: str | None) -> Any:
 
 
 def sample_to_file(cfg: SampleConfig) -> dict[str, Any]:
+    import pandas as pd
+
     import synth
-    from synth.data.io import write_table
+    from jobs.sample_plan import make_plan
+    from synth.data.arrow import to_arrow
+    from synth.data.io import write_arrow, write_table
+    from synth.models.base import derive_seed
 
     model = synth.load_synthesizer(cfg.model, version=cfg.version, store=cfg.store)
     conditions = read_conditions(cfg.conditions)
-    rows = cfg.rows if cfg.rows is not None else len(conditions)
-    df = model.sample(rows, conditions=conditions, seed=cfg.seed)
-    write_table(df, cfg.output)
+    plan = make_plan(conditions, cfg.rows, 2**62, list(model.transformer.codecs))
+    if isinstance(conditions, pd.DataFrame) and plan.table is None:  # groups with counts
+        df = pd.concat([model.sample(p.rows, conditions=plan.conditions_of(p),
+                                     seed=derive_seed(cfg.seed, p.index), id_offset=p.first)
+                        for p in plan.parts], ignore_index=True)
+    else:
+        conds = plan.table if plan.table is not None else conditions
+        df = model.sample(plan.rows, conditions=conds, seed=cfg.seed)
+    if cfg.output.endswith(".csv"):  # CSV keeps the training formats (dates as written)
+        write_table(df, cfg.output)
+    else:
+        write_arrow(to_arrow(df, model.transformer), cfg.output)
     return {"rows": len(df), "output": cfg.output, "seed": cfg.seed}
 
 
@@ -96,7 +116,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--output", help="output file: .csv or .parquet (local or s3://)")
     ap.add_argument("--conditions", help="JSON or a CSV/Parquet file of per-row conditions")
     ap.add_argument("--seed", type=int, help="seed (same seed, same rows)")
-    ap.add_argument("--rows-per-file", type=int, help="rows per Parquet part (prefix output)")
+    ap.add_argument("--rows-per-file", type=int, help="rows per part file (prefix output)")
+    ap.add_argument("--format",
+                    help="part file format (prefix output; default parquet)")
+    ap.add_argument("--concurrency", type=int, help="generating actors (prefix output)")
+    ap.add_argument("--use-gpu", action="store_true", help="generate on one GPU per actor")
     ap.add_argument("--overwrite", action="store_true",
                     help="replace another run's files under the output prefix")
     add_common_args(ap)
@@ -110,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         flags = {"model": args.model, "version": args.version, "store": args.store,
                  "rows": args.rows, "output": args.output, "conditions": args.conditions,
                  "seed": args.seed, "rows_per_file": args.rows_per_file,
+                 "format": args.format, "concurrency": args.concurrency,
+                 "use_gpu": True if args.use_gpu else None,
                  "overwrite": True if args.overwrite else None}
         cfg = load_config(SampleConfig, args.config, flags, args.overrides)
         if args.dry_run:
@@ -119,11 +145,6 @@ def main(argv: list[str] | None = None) -> int:
             from jobs.sample_stream import sample_to_prefix
 
             conditions = read_conditions(cfg.conditions)
-            if conditions is not None and not isinstance(conditions, dict):
-                raise ConditionError("a prefix output takes fixed conditions (JSON); write a "
-                                     "conditions table's rows to one .parquet file instead")
-            if cfg.rows is None:
-                raise ConditionError("rows is required: --rows N")
             start_ray(args.address)  # Ray Data generates the files (also with --no-ray)
             result = sample_to_prefix(cfg, conditions)
         elif args.no_ray:

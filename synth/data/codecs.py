@@ -128,7 +128,7 @@ class CategoricalCodec:
     def encode(self, series: pd.Series) -> np.ndarray:
         """int codes; values outside the modelled levels map to the tail level (or the mode)."""
         lookup = {v: i for i, v in enumerate(self.levels) if v is not None and v != OTHER}
-        codes = series.map(lambda v: lookup.get(_json_value(v), -1)).to_numpy(dtype="int64")
+        codes = np.array(series.map(lambda v: lookup.get(_json_value(v), -1)), dtype="int64")
         if None in self.levels:
             codes[series.isna().to_numpy()] = self.levels.index(None)
         fallback = self.levels.index(OTHER) if OTHER in self.levels else int(np.argmax(self.probs))

@@ -102,3 +102,18 @@ def write_table(df: pd.DataFrame, uri: str) -> None:
     else:
         raise DataError(f"unsupported output {uri!r}: end it in .csv or .parquet")
     write_bytes(uri, buf.getvalue())
+
+
+def write_arrow(table: pa.Table, uri: str) -> None:
+    """Write an Arrow table as CSV or Parquet by the suffix of `uri` (local or s3://)."""
+    from pyarrow import csv
+
+    uri = str(uri)
+    buf = io.BytesIO()
+    if uri.endswith((".parquet", ".pq")):
+        pq.write_table(table, buf)
+    elif uri.endswith(".csv"):
+        csv.write_csv(table, buf)
+    else:
+        raise DataError(f"unsupported output {uri!r}: end it in .csv or .parquet")
+    write_bytes(uri, buf.getvalue())

@@ -119,6 +119,26 @@ class Synthesizer(ABC):
         self.history = run_epochs(session, self.config.epochs, self.name, self.config.progress)
         session.finish()
 
+    def to_device(self, device: str | torch.device) -> Synthesizer:
+        """Run the sampling network on `device` (e.g. "cuda"). Noise is still drawn on the CPU
+        from the per-block generators, so a seed gives the same rows; bit for bit on the same
+        kind of device (GPU kernels round differently from CPU ones)."""
+        self._sample_device = torch.device(device)
+        for net in self._networks():
+            net.to(self._sample_device)
+        return self
+
+    def _networks(self) -> list[torch.nn.Module]:
+        """The modules sampling runs (none for models without a network)."""
+        return []
+
+    def _run_network(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """`net(x)` on the sampling device, returned on the CPU."""
+        device = getattr(self, "_sample_device", None)
+        if device is None or device.type == "cpu":
+            return net(x)
+        return net(x.to(device, non_blocking=True)).cpu()
+
     def span_layout(self) -> SpanLayout:
         """Index tensors of the transformer's output spec (built once per fitted model)."""
         tr = self._fitted_transformer()

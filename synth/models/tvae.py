@@ -124,12 +124,15 @@ class TVAE(Synthesizer):
     def _block(self, gen: torch.Generator, plan: None):
         layout = self.span_layout()
         z = torch.randn(BLOCK_ROWS, self.config.embedding_dim, generator=gen)
-        raw = self.decoder(z)
+        raw = self._run_network(self.decoder, z)
         values, codes = layout.decode(raw, gen, sample=False)
-        sigma = self.decoder.sigma.index_select(0, layout.value_idx)
+        sigma = self.decoder.sigma.detach().cpu().index_select(0, layout.value_idx)
         noisy = torch.tanh(raw.index_select(1, layout.value_idx)) + sigma * torch.randn(
             values.shape, generator=gen)
         return self.transformer.invert_spans(noisy.clamp(-1, 1).double().numpy(), codes.numpy())
+
+    def _networks(self) -> list[torch.nn.Module]:
+        return [self.decoder]
 
     def _weight_files(self) -> dict[str, bytes]:
         return {"weights.pt": torch_bytes({"decoder": self.decoder.state_dict()})}

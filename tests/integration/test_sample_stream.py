@@ -1,9 +1,17 @@
-"""Streaming sampling to a Parquet prefix on a moto S3 server with a real local Ray: exact row
-counts, types, same bytes on a rerun, resume after lost files, refused mixed runs."""
+"""Streaming sampling to a prefix on a moto S3 server (or local disk) with a real local Ray:
+exact row counts, types, same bytes on a rerun, resume after lost files and after a killed run,
+conditions tables (per group with counts, per row), CSV parts, refused mixed runs."""
 
 from __future__ import annotations
 
+import io as pyio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -12,11 +20,24 @@ import pytest
 from jobs import sample as job
 from synth.data import io
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture(scope="module")
 def model_dir(fitted, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "copula"
     fitted("gaussian_copula").save(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def id_model_dir(adult_small, tmp_path_factory):
+    """Adult rows with a person id column, so ids must stay unique across part files."""
+    import synth
+
+    data = adult_small.assign(person_id=range(100_000, 100_000 + len(adult_small)))
+    path = tmp_path_factory.mktemp("model") / "copula-ids"
+    synth.create_synthesizer("gaussian_copula").fit(data).save(str(path))
     return str(path)
 
 
@@ -42,6 +63,7 @@ def test_prefix_on_s3_is_exact_typed_deterministic_and_resumable(ray_local, s3_b
     assert len(df) == 2500 and (df["sex"] == "Female").all()
     assert list(df.columns) == list(adult_small.columns)
     assert str(table.schema.field("age").type) == "int64"
+    assert str(table.schema.field("sex").type) == "string"
     assert df.duplicated().sum() < 25  # not the same rows file after file
     first = _parts(out)
     assert job.main(argv) == 0  # rerun: nothing to write, same bytes
@@ -67,6 +89,8 @@ def test_a_different_run_is_refused_unless_overwritten(ray_local, s3_bucket, mod
     (["--rows", "0"], "rows must be >= 1"),
     (["--rows", "10", "--conditions", '{"planet": "Mars"}'], "planet"),
     (["--rows", "10", "--output", "s3://no-such-bucket/x"], "cannot write to"),
+    (["--rows", "10", "--format", "orc"], "format must be parquet or csv"),
+    (["--rows", "10", "--conditions", '{"sex": "Martian"}'], "never occurs"),
 ])
 def test_bad_input_fails_before_any_compute(ray_local, s3_bucket, model_dir, capsys, args,
                                             message):
@@ -75,3 +99,78 @@ def test_bad_input_fails_before_any_compute(ray_local, s3_bucket, model_dir, cap
         argv = ["--model", model_dir, *args]
     assert job.main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_conditions_table_with_counts_gives_exact_groups(ray_local, s3_bucket, id_model_dir):
+    """A class balance: weights 1:3 for income, one group also fixed on sex; --rows scales."""
+    table = f"{s3_bucket}/conditions/balance.csv"
+    io.write_bytes(table, b"income,sex,count\n>50K,,1\n<=50K,Female,3\n")
+    out = f"{s3_bucket}/synthetic/balanced"
+    argv = ["--model", id_model_dir, "--rows", "2000", "--output", out, "--rows-per-file", "600",
+            "--conditions", table, "--seed", "3"]
+    assert job.main(argv) == 0
+    manifest = json.loads(io.read_bytes(f"{out}/_manifest.json"))
+    assert [f["rows"] for f in manifest["files"]] == [500, 600, 600, 300]
+    fs, path = io.filesystem(out)
+    parts = [pd.read_parquet(f"{path}/{f['name']}", filesystem=fs) for f in manifest["files"]]
+    assert (parts[0]["income"] == ">50K").all()
+    rest = pd.concat(parts[1:])
+    assert ((rest["income"] == "<=50K") & (rest["sex"] == "Female")).all()
+    df = pq.read_table(path, filesystem=fs).to_pandas()  # the whole prefix, by pyarrow
+    assert len(df) == 2000 and df["person_id"].is_unique
+    assert sorted(df["person_id"]) == list(range(100_000, 102_000))
+    assert manifest["schema"]["person_id"] == "int64" and manifest["schema"]["sex"] == "string"
+    assert job.main([*argv[:-2], "--seed", "4"]) == 2  # another seed: another run, refused
+
+
+def test_per_row_conditions_to_csv_parts(ray_local, s3_bucket, model_dir, adult_small):
+    cond = adult_small[["sex", "race"]].head(1100).reset_index(drop=True)
+    table = f"{s3_bucket}/conditions/rows.parquet"
+    io.write_bytes(table, _parquet_bytes(cond))
+    out = f"{s3_bucket}/synthetic/per-row-csv"
+    argv = ["--model", model_dir, "--output", out, "--rows-per-file", "400",
+            "--conditions", table, "--format", "csv"]
+    assert job.main(argv) == 0
+    names = [n for n in io.list_dir(out) if n.startswith("part-")]
+    assert names == ["part-000000.csv", "part-000001.csv", "part-000002.csv"]
+    df = pd.concat([pd.read_csv(pyio.BytesIO(io.read_bytes(f"{out}/{n}"))) for n in names],
+                   ignore_index=True)
+    assert len(df) == 1100
+    assert (df[["sex", "race"]].to_numpy() == cond.to_numpy()).all()  # row r meets row r
+    assert list(df.columns) == list(adult_small.columns)
+    first = _parts(out)
+    assert job.main(argv) == 0 and _parts(out) == first  # CSV parts counted on a rerun
+
+
+def test_a_killed_run_resumes_to_exactly_n_rows(ray_local, id_model_dir, tmp_path):
+    """SIGKILL the job (driver and its Ray) while it writes, then rerun: only missing parts are
+    written, the prefix holds exactly N rows, every id once, no temporary files left."""
+    out = tmp_path / "killed"
+    argv = ["--model", id_model_dir, "--rows", "120000", "--output", str(out),
+            "--rows-per-file", "500", "--seed", "11"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "jobs.sample", *argv, "concurrency=1"],
+                            cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("part-*.parquet"))) < 3 and time.monotonic() < deadline:
+            assert proc.poll() is None, "the job ended before it could be killed"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    written = len(list(out.glob("part-*.parquet")))
+    assert 3 <= written < 240 and not (out / "_manifest.json").exists()
+    assert job.main(argv) == 0
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["rows"] == 120000 and len(manifest["files"]) == 240
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    df = pd.read_parquet(out)  # pandas reads the prefix
+    assert len(df) == 120000 and df["person_id"].is_unique
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    buf = pyio.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()

@@ -56,9 +56,12 @@ class CTGAN(Synthesizer):
             else:
                 cats = torch.full((BLOCK_ROWS,), plan, dtype=torch.long)
             z = torch.cat([z, sampler.onehot(cats, torch.device("cpu"))], dim=1)
-        raw = self.generator(z)
+        raw = self._run_network(self.generator, z)
         values, codes = self.span_layout().decode(raw, gen, sample=True)
         return tr.invert_spans(values.double().numpy(), codes.numpy())
+
+    def _networks(self) -> list[torch.nn.Module]:
+        return [self.generator]
 
     # ----------------------------------------------------------------- weights
     def _weight_files(self) -> dict[str, bytes]:
