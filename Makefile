@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean sample-s3
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
@@ -19,6 +19,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	. ./scripts/local_env.sh && $(PY) -m jobs.pipeline --config configs/demo.yaml
+
+# N rows (default 10M) of the demo model to a local S3 endpoint (a moto server on 127.0.0.1
+# that lives for the command), with Ray Data; runs `make demo` first if its model is missing.
+ROWS ?= 10000000
+sample-s3: $(STAMP)
+	@test -d runs/demo/models/adult_ctgan || $(MAKE) demo
+	. ./scripts/local_env.sh && $(PY) scripts/local_s3.py -- $(PY) -m jobs.sample \
+	  --model adult_ctgan --store runs/demo/models --rows $(ROWS) --output s3://raysynth/adult-$(ROWS)
 
 test: $(STAMP)
 	. ./scripts/local_env.sh && $(PY) -m ruff check . && $(PY) -m pytest -q
