@@ -4,6 +4,7 @@
     synth sample   generate rows from a saved model         (jobs.sample)
     synth evaluate fidelity/utility/privacy report          (jobs.evaluate)
     synth pipeline prepare -> train -> evaluate -> sample    (jobs.pipeline)
+    synth serve    the HTTP app on Ray Serve                 (serving.run)
     synth models   list model families and stored models
 
 `synth COMMAND --help` explains each. Commands run on a local Ray started for the command
@@ -16,7 +17,7 @@ import importlib
 import sys
 
 COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "evaluate": "jobs.evaluate",
-            "pipeline": "jobs.pipeline"}
+            "pipeline": "jobs.pipeline", "serve": "serving.run"}
 
 
 def models_main(argv: list[str]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -166,7 +167,9 @@ class Synthesizer(ABC):
                ) -> pd.DataFrame:
         """`num_rows` synthetic rows. `conditions`: {column: value or {"min":, "max":}} for all
         rows, or a DataFrame of per-row conditions (one output row per row, same order; null
-        cells are unconstrained). `id_offset` numbers id columns from that row on."""
+        cells are unconstrained). `id_offset` numbers id columns from that row on.
+        Without a seed there is nothing to reproduce, so a small unconditioned request runs the
+        network on the rows asked only, not on a whole block (what serving latency needs)."""
         tr = self._fitted_transformer()
         n = _check_rows(num_rows)
         if batch_size is not None:
@@ -177,39 +180,70 @@ class Synthesizer(ABC):
                                      f"conditions table ({len(conditions)}): one output row "
                                      "per conditions row")
             return self._sample_table(conditions, seed, batch_size, id_offset)
-        seed = secrets.randbits(62) if seed is None else _check_seed(seed)
+        fresh = seed is None
+        seed = secrets.randbits(62) if fresh else _check_seed(seed)
         conds = parse_conditions(conditions, tr)
-        out = self._sample_rows(n, conds, seed, batch_size or DEFAULT_BATCH)
+        rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not conds else BLOCK_ROWS
+        out = self._sample_rows(n, conds, seed, batch_size or DEFAULT_BATCH, rows)
         return self._fill_ids(out, id_offset)
 
-    def _sample_rows(self, n: int, conds: list[Condition], seed: int, batch_size: int
-                     ) -> pd.DataFrame:
+
+    def iter_sample(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None = None,
+                    seed: int | None = None, chunk_rows: int = DEFAULT_BATCH
+                    ) -> Iterator[pd.DataFrame]:
+        """`sample` in chunks of at most `chunk_rows` rows, for streaming a large request: the
+        chunks concatenated equal `sample(num_rows, conditions, seed)` (ids included)."""
+        tr = self._fitted_transformer()
+        n, chunk_rows = _check_rows(num_rows), _check_rows(chunk_rows, "chunk_rows")
+        if isinstance(conditions, pd.DataFrame):
+            df = self.sample(n, conditions, seed)
+            for start in range(0, n, chunk_rows):
+                yield df.iloc[start:start + chunk_rows].reset_index(drop=True)
+            return
+        fresh = seed is None
+        seed = secrets.randbits(62) if fresh else _check_seed(seed)
+        conds = parse_conditions(conditions, tr)
+        rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not conds else BLOCK_ROWS
+        offset = 0
+        for part in _rechunk(self._iter_rows(n, conds, seed, chunk_rows, rows), chunk_rows):
+            yield self._fill_ids(part, offset)
+            offset += len(part)
+
+    def _sample_rows(self, n: int, conds: list[Condition], seed: int, batch_size: int,
+                     rows: int = BLOCK_ROWS) -> pd.DataFrame:
+        frames = list(self._iter_rows(n, conds, seed, batch_size, rows))
+        return pd.concat(frames, ignore_index=True)
+
+    def _iter_rows(self, n: int, conds: list[Condition], seed: int, batch_size: int,
+                   rows: int) -> Iterator[pd.DataFrame]:
+        """Decoded rows, block group by block group, that meet `conds`: n in all."""
         tr = self._fitted_transformer()
         plan = self._plan(conds)
-        per_chunk = max(1, -(-batch_size // BLOCK_ROWS))
-        frames, got, tried, block = [], 0, 0, 0
+        per_chunk = max(1, -(-batch_size // rows))
+        got, tried, block = 0, 0, 0
         while got < n:
-            k = per_chunk if conds else min(per_chunk, -(-(n - got) // BLOCK_ROWS))
-            numeric, null, cats, uniforms = self._generate(seed, block, k, plan)
+            k = per_chunk if conds else min(per_chunk, -(-(n - got) // rows))
+            numeric, null, cats, uniforms = self._generate(seed, block, k, plan, rows)
             df = tr.decode(numeric, null, cats, uniforms)
             block, tried = block + k, tried + len(df)
             if conds:
                 df = df[condition_mask(df, conds, tr)]
                 _check_acceptance(conds, got + len(df), tried, n)
-            frames.append(df)
+            df = df.iloc[:n - got].reset_index(drop=True)
             got += len(df)
-        return pd.concat(frames, ignore_index=True).iloc[:n].reset_index(drop=True)
+            yield df
 
-    def _generate(self, seed: int, first: int, k: int, plan: Any
+    def _generate(self, seed: int, first: int, k: int, plan: Any, rows: int = BLOCK_ROWS
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Blocks first..first+k-1 in codec space, plus the uniforms that decoding draws."""
+        """Blocks first..first+k-1 (of `rows` rows) in codec space, plus the uniforms that
+        decoding draws."""
         tr = self._fitted_transformer()
         parts = []
         with torch.no_grad():
             for b in range(first, first + k):
                 gen = block_generator(seed, b)
-                numeric, null, cats = self._block(gen, plan)
-                uniforms = torch.rand(BLOCK_ROWS, len(tr.random_columns), generator=gen,
+                numeric, null, cats = self._block(gen, plan, rows)
+                uniforms = torch.rand(rows, len(tr.random_columns), generator=gen,
                                       dtype=torch.float64).numpy()
                 parts.append((numeric, null, cats, uniforms))
         return tuple(np.concatenate(p, axis=0) for p in zip(*parts, strict=True))  # type: ignore
@@ -239,9 +273,10 @@ class Synthesizer(ABC):
         """What the model imposes natively for these conditions (the rest is rejection)."""
 
     @abstractmethod
-    def _block(self, gen: torch.Generator, plan: Any
+    def _block(self, gen: torch.Generator, plan: Any, rows: int = BLOCK_ROWS
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One block of BLOCK_ROWS rows: (numeric floats, numeric null flags, category codes)."""
+        """One block of `rows` rows (BLOCK_ROWS whenever a seed is to be reproduced):
+        (numeric floats, numeric null flags, category codes)."""
 
     # ----------------------------------------------------------------- save / load
     def save(self, path: str, extra: dict[str, bytes] | None = None) -> str:
@@ -288,6 +323,21 @@ class Synthesizer(ABC):
 
     @abstractmethod
     def _load_weights(self, files: dict[str, bytes], path: str) -> None: ...
+
+
+def _rechunk(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
+    """The same rows in frames of exactly `size` rows (the last one: the rest)."""
+    held: list[pd.DataFrame] = []
+    count = 0
+    for df in frames:
+        held.append(df)
+        count += len(df)
+        while count >= size:
+            joined = pd.concat(held, ignore_index=True)
+            yield joined.iloc[:size].reset_index(drop=True)
+            held, count = [joined.iloc[size:]], count - size
+    if count:
+        yield pd.concat(held, ignore_index=True)
 
 
 def _check_rows(num_rows: Any, what: str = "num_rows") -> int:

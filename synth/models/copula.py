@@ -123,17 +123,18 @@ class GaussianCopula(Synthesizer):
             high, q, grid)
         return lo, max(float(ndtri(np.array(u_hi))), lo)
 
-    def _block(self, gen: torch.Generator, plan: dict[int, tuple[float, float]]):
+    def _block(self, gen: torch.Generator, plan: dict[int, tuple[float, float]],
+               rows: int = BLOCK_ROWS):
         corr = self.arrays["corr"]
         d = len(corr)
-        z = torch.randn(BLOCK_ROWS, d, generator=gen, dtype=torch.float64).numpy()
-        u_gibbs = torch.rand(self.config.gibbs_sweeps, BLOCK_ROWS, max(len(plan), 1),
+        z = torch.randn(rows, d, generator=gen, dtype=torch.float64).numpy()
+        u_gibbs = torch.rand(self.config.gibbs_sweeps, rows, max(len(plan), 1),
                              generator=gen, dtype=torch.float64).numpy()
         if plan:
             z = _conditional_normal(z, corr, plan, u_gibbs)
         else:
             z = z @ np.linalg.cholesky(corr + 1e-12 * np.eye(d)).T
-        null_u = torch.rand(BLOCK_ROWS, len(self.transformer.numeric_columns), generator=gen,
+        null_u = torch.rand(rows, len(self.transformer.numeric_columns), generator=gen,
                             dtype=torch.float64).numpy()
         return self._decode_scores(z, null_u)
 

@@ -121,9 +121,9 @@ class TVAE(Synthesizer):
     def _plan(self, conds: list[Condition]) -> None:
         return None  # TVAE has no conditional input: every condition is rejection
 
-    def _block(self, gen: torch.Generator, plan: None):
+    def _block(self, gen: torch.Generator, plan: None, rows: int = BLOCK_ROWS):
         layout = self.span_layout()
-        z = torch.randn(BLOCK_ROWS, self.config.embedding_dim, generator=gen)
+        z = torch.randn(rows, self.config.embedding_dim, generator=gen)
         raw = self._run_network(self.decoder, z)
         values, codes = layout.decode(raw, gen, sample=False)
         sigma = self.decoder.sigma.detach().cpu().index_select(0, layout.value_idx)

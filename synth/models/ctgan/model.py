@@ -47,14 +47,14 @@ class CTGAN(Synthesizer):
                 return int(self.sampler.offsets[cond_cols.index(c.column)] + c.code)
         return None
 
-    def _block(self, gen: torch.Generator, plan: int | None):
+    def _block(self, gen: torch.Generator, plan: int | None, rows: int = BLOCK_ROWS):
         tr, sampler = self.transformer, self.sampler
-        z = torch.randn(BLOCK_ROWS, self.config.embedding_dim, generator=gen)
+        z = torch.randn(rows, self.config.embedding_dim, generator=gen)
         if sampler.n_spans:
             if plan is None:
-                cats = sampler.sample_original(BLOCK_ROWS, gen)
+                cats = sampler.sample_original(rows, gen)
             else:
-                cats = torch.full((BLOCK_ROWS,), plan, dtype=torch.long)
+                cats = torch.full((rows,), plan, dtype=torch.long)
             z = torch.cat([z, sampler.onehot(cats, torch.device("cpu"))], dim=1)
         raw = self._run_network(self.generator, z)
         values, codes = self.span_layout().decode(raw, gen, sample=True)

@@ -1,0 +1,97 @@
+"""What the app serves: the models of one store, looked up by name (never by a path from a
+request), with a short-lived cache of the listing so a newly registered version is picked up
+within `refresh_s` seconds, and descriptions (columns, types, condition values) cached per
+immutable (name, version)."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from synth.data.arrow import column_type
+from synth.data.codecs import CategoricalCodec, NumericCodec
+from synth.errors import ModelLoadError
+from synth.store import ModelStore, check_name
+
+Loader = Callable[[str, int], Any]  # (name, version) -> fitted model
+MAX_VALUES = 200
+
+
+class NotFound(LookupError):
+    """An unknown model or version (HTTP 404)."""
+
+
+def store_loader(root: str) -> Loader:
+    """The default loader: a model-store name and version -> a loaded synthesizer."""
+
+    def load(name: str, version: int) -> Any:
+        import synth
+
+        return synth.load_synthesizer(ModelStore(root).resolve(name, version))
+
+    return load
+
+
+class Catalog:
+    def __init__(self, root: str, loader: Loader | None = None, refresh_s: float = 2.0,
+                 pins: dict[str, int] | None = None, cache: int = 32) -> None:
+        self.store, self.loader = ModelStore(root), loader or store_loader(root)
+        self.refresh_s, self.pins = refresh_s, dict(pins or {})
+        self._listing: tuple[float, dict[str, list[int]]] | None = None
+        self._described: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+        self._cache = cache
+
+    def listing(self) -> dict[str, list[int]]:
+        """{name: complete versions}, re-read at most every `refresh_s` seconds."""
+        now = time.monotonic()
+        if self._listing is None or now - self._listing[0] > self.refresh_s:
+            self._listing = (now, {n: self.store.versions(n) for n in self.store.names()})
+        return self._listing[1]
+
+    def resolve(self, name: str, version: int | None) -> int:
+        """The version to serve: the one asked, else the pinned one, else the newest."""
+        try:
+            check_name(name)
+        except ModelLoadError as exc:
+            raise NotFound(str(exc)) from None
+        versions = self.listing().get(name) or []
+        if not versions:
+            raise NotFound(f"no model named {name!r}; served: "
+                           f"{', '.join(sorted(self.listing())) or '(none)'}")
+        want = version if version is not None else self.pins.get(name, versions[-1])
+        if want not in versions:
+            raise NotFound(f"model {name!r} has no version {want}; versions: {versions}")
+        return want
+
+    def describe(self, name: str, version: int) -> dict[str, Any]:
+        key = (name, version)
+        if key not in self._described:
+            model = self.loader(name, version)
+            self._described[key] = describe_model(model, name, version)
+            while len(self._described) > self._cache:
+                self._described.popitem(last=False)
+        self._described.move_to_end(key)
+        return {**self._described[key], "versions": self.listing().get(name, [version])}
+
+
+def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
+    tr = model.transformer
+    columns = []
+    for col, codec in tr.codecs.items():
+        info: dict[str, Any] = {"name": col, "type": str(column_type(codec)),
+                                "kind": tr.metadata.kind(col),
+                                "conditionable": isinstance(codec, CategoricalCodec | NumericCodec)}
+        if isinstance(codec, CategoricalCodec):
+            info["values"] = [_plain(v) for v in codec.known_values()[:MAX_VALUES]]
+        elif isinstance(codec, NumericCodec) and codec.meta.kind == "numerical":
+            info["min"], info["max"] = codec.state["min"], codec.state["max"]
+        columns.append(info)
+    return {"name": name, "version": version, "kind": model.name, "columns": columns}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

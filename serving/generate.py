@@ -1,0 +1,64 @@
+"""Request -> rows, without Ray: the checks that turn a bad request into a 4xx naming the field,
+and the chunked generation the model deployment runs (so it is testable in a plain process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from serving.encode import encode
+from serving.schemas import GenerateRequest
+from synth.errors import ConditionError, SynthError
+from synth.models.conditions import condition_groups, parse_conditions
+
+
+class Invalid(ValueError):
+    """A request the model cannot serve (HTTP 422), naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"detail": [{"loc": ["body", self.field], "msg": self.message,
+                            "type": "value_error"}]}
+
+
+def check_size(req: GenerateRequest, max_num_samples: int) -> None:
+    if req.num_samples > max_num_samples:
+        raise Invalid("num_samples", f"num_samples must be <= {max_num_samples} (this "
+                      f"server's max_num_samples), got {req.num_samples}; ask in several "
+                      "requests or use the batch sample job for more")
+
+
+def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | None:
+    """The request's conditions in the form `sample` takes, checked against the model."""
+    conditions = req.plain_conditions()
+    tr = model.transformer
+    try:
+        if isinstance(conditions, list):
+            if len(conditions) != req.num_samples:
+                raise Invalid("conditions", f"a list of conditions needs one entry per sample: "
+                              f"got {len(conditions)} for num_samples {req.num_samples}")
+            table = pd.DataFrame(conditions) if any(conditions) else None
+            if table is not None:
+                for conds, _ in condition_groups(table, tr):
+                    parse_conditions(conds, tr)
+            return table
+        parse_conditions(conditions, tr)
+    except ConditionError as exc:
+        raise Invalid("conditions", str(exc)) from None
+    return conditions
+
+
+def body_chunks(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: int,
+                head: dict[str, Any]) -> Iterator[bytes]:
+    """The response body of `req` in byte chunks; a model error becomes Invalid."""
+    rows = model.iter_sample(req.num_samples, conditions=conditions, seed=req.seed,
+                             chunk_rows=chunk_rows)
+    try:
+        yield from encode(req.output_format, rows, head, model.transformer)
+    except SynthError as exc:
+        raise Invalid("conditions", str(exc)) from None

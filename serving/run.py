@@ -1,0 +1,55 @@
+"""`synth serve` / `python -m serving.run`: the Serve app on a local Ray (or the cluster named by
+--address / RAY_ADDRESS), the same as `serve run serving.app:build_app key=value ...`.
+
+    synth serve --store runs/demo/models                    # http://127.0.0.1:8000
+    synth serve --store s3://bucket/models --port 8080 max_num_samples=50000 pins.adult=3"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from jobs.common import parse_overrides, run_main, start_ray
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="synth serve", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", help="model store root (default RAYSYNTH_STORE, else ./models)")
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="HTTP host (default loopback; 0.0.0.0 to listen on every interface)")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--address", help="Ray cluster address (default: a local Ray)")
+    ap.add_argument("settings", nargs="*", metavar="key=value",
+                    help="ServeSettings: max_num_samples, chunk_rows, pins.NAME, refresh_s ...")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+
+    def body() -> None:
+        from ray import serve
+
+        from serving.app import build_app
+
+        settings = parse_overrides(args.settings)
+        if args.store:
+            settings["store"] = args.store
+        app = build_app(settings)  # checks the settings before Ray starts
+        start_ray(args.address)
+        serve.start(http_options={"host": args.host, "port": args.port})
+        serve.run(app, name="raysynth", route_prefix="/")
+        print(f"serving on http://{args.host}:{args.port} (docs at /docs); Ctrl-C stops",
+              flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            serve.shutdown()
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Request and response models of the HTTP API (v1). Requests forbid unknown fields, so a
+typo (`num_sample`) is a 422 naming the field, never silently ignored."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+Scalar = StrictBool | StrictInt | StrictFloat | StrictStr | None
+FORMATS = ("json", "jsonl", "csv", "parquet")
+MEDIA_TYPES = {"json": "application/json", "jsonl": "application/x-ndjson",
+               "csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
+
+
+class Range(BaseModel):
+    """An inclusive range condition on a numerical or datetime column."""
+
+    model_config = ConfigDict(extra="forbid")
+    min: StrictInt | StrictFloat | StrictStr | None = None
+    max: StrictInt | StrictFloat | StrictStr | None = None
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    num_samples: StrictInt = Field(100, ge=1, description="rows to generate (at most the "
+                                   "server's max_num_samples)")
+    output_format: Literal["json", "jsonl", "csv", "parquet"] = Field(
+        "json", description="json: one document; jsonl/csv: streamed lines; parquet: a file")
+    conditions: dict[str, Range | Scalar] | list[dict[str, Scalar]] | None = Field(
+        None, description="{column: value or {min, max}} for every row, or a list of per-row "
+                          "{column: value} (one per sample)")
+    seed: StrictInt | None = Field(None, ge=0, le=2**62, description="same seed, same rows")
+    version: StrictInt | None = Field(None, ge=1, description="model version (default: newest)")
+
+    def plain_conditions(self) -> dict[str, Any] | list[dict[str, Any]] | None:
+        """Conditions as plain dicts, the form synth's `sample` takes."""
+        if isinstance(self.conditions, dict):
+            return {k: v.model_dump(exclude_none=True) if isinstance(v, Range) else v
+                    for k, v in self.conditions.items()}
+        return self.conditions
+
+
+class ColumnInfo(BaseModel):
+    name: str
+    type: str = Field(description="Arrow type of the generated column")
+    kind: str = Field(description="numerical, categorical, boolean, datetime, id or text")
+    conditionable: bool
+    values: list[Scalar] | None = Field(None, description="allowed condition values "
+                                        "(categorical; first 200)")
+    min: float | None = None
+    max: float | None = None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: int
+    versions: list[int]
+    kind: str = Field(description="model family, e.g. ctgan")
+    columns: list[ColumnInfo]
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+
+
+class GenerateResponse(BaseModel):
+    """The `json` output format (csv, jsonl and parquet bodies are the data itself)."""
+
+    model: str
+    version: int
+    num_samples: int
+    seed: int | None
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    models: int
+
+
+class ErrorBody(BaseModel):
+    detail: str
