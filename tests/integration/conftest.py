@@ -1,11 +1,22 @@
-"""Integration fixtures: a real S3 protocol endpoint (moto server on 127.0.0.1)."""
+"""Integration fixtures: a real S3 protocol endpoint (moto server on 127.0.0.1), the session's
+local Ray, and a `ray start --head` on loopback for job submission and `serve deploy`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
+
+from jobs.common import LOCAL_RAY_ENV
 
 
 def _free_port() -> int:
@@ -44,9 +55,55 @@ def ray_local(s3_bucket):
     workers inherit the S3 endpoint and test credentials."""
     import ray
 
-    from jobs.common import LOCAL_RAY_ENV
-
     os.environ.update(LOCAL_RAY_ENV)
     ray.init(address="local", num_cpus=8, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def ray_head():
+    """`ray start --head --block` on loopback with the jobs API and token authentication (a
+    random token for this test, in the environment only), on free ports so that it lives beside
+    the session's Ray. Stopped by ending that process group (never a bare `ray stop`, which would
+    end every Ray on the machine)."""
+    token = secrets.token_hex(32)
+    env = {**os.environ, **LOCAL_RAY_ENV, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    ports = {flag: _free_port() for flag in (
+        "port", "dashboard-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+        "metrics-export-port", "runtime-env-agent-port", "ray-client-server-port",
+        "node-manager-port", "object-manager-port")}
+    cmd = [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
+           "--node-ip-address=127.0.0.1", "--num-cpus=4", "--include-dashboard=true",
+           "--dashboard-host=127.0.0.1", "--disable-usage-stats",
+           *[f"--{flag}={port}" for flag, port in ports.items()]]
+    marker = Path("/tmp/ray/ray_current_cluster")  # `ray start` records its address here
+    before = marker.read_text() if marker.exists() else None
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        address = f"http://127.0.0.1:{ports['dashboard-port']}"
+        request = urllib.request.Request(f"{address}/api/version",
+                                         headers={"Authorization": f"Bearer {token}"})
+        deadline = time.time() + 180
+        while True:
+            try:
+                urllib.request.urlopen(request, timeout=5).read()
+                break
+            except OSError:  # the head is still starting
+                assert time.time() < deadline and proc.poll() is None, "ray head did not start"
+                time.sleep(1)
+        yield address, env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass  # the group kill below ends it
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            if before is None:  # leave no pointer to the stopped head for a later ray.init()
+                marker.unlink(missing_ok=True)
+            else:
+                marker.write_text(before)
