@@ -64,6 +64,12 @@ async def _relay(stream: Any) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def _has_gpu() -> bool:
+    import ray
+
+    return bool(ray.get_gpu_ids())
+
+
 def _as_args(settings: ServeSettings) -> dict[str, Any]:
     import dataclasses
 
@@ -88,7 +94,10 @@ class ModelServer:
     @serve.multiplexed(max_num_models_per_replica=MODELS_PER_REPLICA)
     async def get_model(self, mid: str) -> Any:
         name, version = mid.rsplit("@", 1)
-        return await asyncio.to_thread(self.catalog.loader, name, int(version))
+        model = await asyncio.to_thread(self.catalog.loader, name, int(version))
+        if _has_gpu() and hasattr(model, "to_device"):
+            model.to_device("cuda")  # a replica given num_gpus runs the network there
+        return model
 
     async def generate(self, body: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
         """The whole body (small requests and parquet), or {"error": ...}."""

@@ -32,7 +32,7 @@ def _register(store, name: str, data: pd.DataFrame, seed: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def served(ray_local, adult_small, credit, tmp_path_factory):
+def served(ray_local, s3_bucket, adult_small, credit, tmp_path_factory):
     from ray import serve
 
     from serving.app import build_app
@@ -49,6 +49,9 @@ def served(ray_local, adult_small, credit, tmp_path_factory):
     serve.run(build_app(args), name="raysynth", route_prefix="/")
     serve.run(build_app({**args, "api_key_file": str(key_file)}), name="secured",
               route_prefix="/secured")
+    s3_store = f"{s3_bucket}/serve-store"
+    _register(s3_store, "credit", credit.head(2000), 1)
+    serve.run(build_app({**args, "store": s3_store}), name="from-s3", route_prefix="/s3")
     base = f"http://127.0.0.1:{port}"
     with httpx.Client(base_url=base, timeout=60) as client:
         yield SimpleNamespace(base=base, client=client, store=store, adult=adult_small)
@@ -136,6 +139,12 @@ def test_unknown_models_versions_and_malformed_bodies(served):
     assert r.status_code == 422
     assert served.client.post("/v1/models/adult/generate", content=b"[1, 2]",
                               headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_models_are_served_from_an_s3_store(served):
+    assert [m["name"] for m in served.client.get("/s3/v1/models").json()["models"]] == ["credit"]
+    r = served.client.post("/s3/v1/models/credit/generate", json={"num_samples": 20, "seed": 2})
+    assert r.status_code == 200 and len(r.json()["rows"]) == 20
 
 
 def test_api_key_is_required_when_set(served):
