@@ -61,8 +61,51 @@ def _build_model(config: dict[str, Any]) -> Any:
     from synth.data.transformer import DataTransformer
 
     model = synth.create_synthesizer(config["model"], **config["params"])
-    model.transformer = DataTransformer.from_state(*config["transformer"])
+    if config.get("kind") == "image":
+        from synth.models.images.labels import LabelCodec
+
+        model.labels, model.channels = LabelCodec.from_json(config["labels"]), config["channels"]
+    else:
+        model.transformer = DataTransformer.from_state(*config["transformer"])
     return model
+
+
+def _table_session(model: Any, coll: Collective, rank: int, world: int, device: Any
+                   ) -> tuple[Any, list[tuple[int, str]]]:
+    import ray.train.torch
+
+    from synth.models.session import Shard
+
+    frame = _read_shard()
+    encoded = model.encode(frame)
+    shard_info = coll.gather((len(frame), str(digest(frame))))
+    global_rows = sum(n for n, _ in shard_info)
+    session = model.training_session(
+        Shard(encoded, global_rows, rank, world, device), wrap=ray.train.torch.prepare_model,
+        reduce=coll.sum, device=device)
+    return session, shard_info
+
+
+def _image_session(model: Any, coll: Collective, rank: int, world: int, device: Any
+                   ) -> tuple[Any, list[tuple[int, str]]]:
+    """This rank's images (rows of {"image": C x S x S float32, "codes": int64[]})."""
+    import ray.train
+    import ray.train.torch
+
+    shard = ray.train.get_dataset_shard("train")
+    images, codes = [], []
+    for batch in shard.iter_batches(batch_size=4096, batch_format="numpy"):
+        images.append(batch["image"])
+        codes.append(batch["codes"])
+    x = np.concatenate(images) if images else np.zeros((0, model.channels, 1, 1), np.float32)
+    c = np.concatenate(codes) if codes else np.zeros((0, len(model.labels.attributes)))
+    fingerprint = int(np.frombuffer(x.tobytes(), dtype=np.uint8).sum(dtype=np.uint64))
+    shard_info = coll.gather((len(x), str(fingerprint)))
+    session = model.training_session(
+        torch.as_tensor(x), torch.as_tensor(c, dtype=torch.long),
+        sum(n for n, _ in shard_info), rank, world, wrap=ray.train.torch.prepare_model,
+        device=device)
+    return session, shard_info
 
 
 def _read_shard() -> pd.DataFrame:
@@ -116,6 +159,11 @@ def _checkpoint(session: Any, coll: Collective, rank: int, folder: str,
         return None
     torch.save({"session": session.state_dict(), "rng": rngs, "history": history},
                Path(folder) / STATE_FILE)
+    if hasattr(session, "grid"):  # image models: fixed-noise samples beside each checkpoint
+        from synth.data.images import encode_png
+
+        (Path(folder) / f"grid-epoch-{session.epoch:04d}.png").write_bytes(
+            encode_png(session.grid()))
     return Checkpoint.from_directory(folder)
 
 
@@ -138,20 +186,13 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     import ray.train
     import ray.train.torch
 
-    from synth.models.session import Shard
-
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     coll = Collective(world)
     model = _build_model(config)
-    frame = _read_shard()
-    encoded = model.encode(frame)
-    shard_info = coll.gather((len(frame), str(digest(frame))))
-    global_rows = sum(n for n, _ in shard_info)
     device = ray.train.torch.get_device()
-    session = model.training_session(
-        Shard(encoded, global_rows, rank, world, device), wrap=ray.train.torch.prepare_model,
-        reduce=coll.sum, device=device)
+    build = _image_session if config.get("kind") == "image" else _table_session
+    session, shard_info = build(model, coll, rank, world, device)
     history = _restore(session, rank, world)
     resumed_from = session.epoch
     scores: list[float] = []
@@ -233,19 +274,28 @@ def loop_config(cfg: Any, model: Any, sample: pd.DataFrame) -> dict[str, Any]:
 
 def fit_distributed(cfg: Any, metadata: dict | None) -> tuple[Any, Any, pd.DataFrame]:
     """Run the TorchTrainer; returns (fitted model, ray Result, the transformer sample)."""
-    import ray.train
-    from ray.train.torch import TorchTrainer
-
     import synth
     from jobs.streaming import read
 
     ds = read(cfg.data)
     sample, _ = transformer_sample(ds, cfg.sample_rows, int(cfg.params.get("seed", 0)))
     model = synth.create_synthesizer(cfg.model, **cfg.params).prepare(sample, metadata)
+    fitted, result = run_trainer(cfg, loop_config(cfg, model, sample), ds)
+    return fitted, result, sample
+
+
+def run_trainer(cfg: Any, config: dict[str, Any], ds: Any) -> tuple[Any, Any]:
+    """A TorchTrainer over `ds` with the job's scaling, storage, checkpoint and failure
+    settings; returns (the final model, the ray Result)."""
+    import ray.train
+    from ray.train.torch import TorchTrainer
+
+    import synth
+
     path, fs = storage(cfg.storage)
     resources = dict(cfg.resources_per_worker) or {"CPU": cfg.num_cpus}
     trainer = TorchTrainer(
-        train_loop_per_worker, train_loop_config=loop_config(cfg, model, sample),
+        train_loop_per_worker, train_loop_config=config,
         scaling_config=ray.train.ScalingConfig(num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
                                                resources_per_worker=resources),
         run_config=ray.train.RunConfig(
@@ -257,4 +307,4 @@ def fit_distributed(cfg: Any, metadata: dict | None) -> tuple[Any, Any, pd.DataF
     result = trainer.fit()
     with result.checkpoint.as_directory() as folder:
         fitted = synth.load_synthesizer(str(Path(folder) / MODEL_DIR))
-    return fitted, result, sample
+    return fitted, result

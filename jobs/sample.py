@@ -28,7 +28,7 @@ from typing import Any
 
 from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
 from synth.config import require
-from synth.errors import ConditionError
+from synth.errors import ConditionError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,9 @@ def sample_to_file(cfg: SampleConfig) -> dict[str, Any]:
     from synth.models.base import derive_seed
 
     model = synth.load_synthesizer(cfg.model, version=cfg.version, store=cfg.store)
+    if getattr(model, "kind", "table") == "image":
+        raise ConfigError("an image model writes PNG files: give --output a prefix (a folder "
+                          "or s3://bucket/prefix), not a .csv/.parquet file")
     conditions = read_conditions(cfg.conditions)
     plan = make_plan(conditions, cfg.rows, 2**62, list(model.transformer.codecs))
     if isinstance(conditions, pd.DataFrame) and plan.table is None:  # groups with counts

@@ -54,14 +54,18 @@ def file_rows(uri: str, schema: Any) -> int | None:
 
 def encode_file(df: Any, tr: Any, fmt: str) -> bytes:
     """Parquet: the typed Arrow table; CSV: the training formats (dates as they were written)."""
-    import pyarrow.parquet as pq
-
     from synth.data.arrow import to_arrow
 
     if fmt == "csv":
         return df.to_csv(index=False).encode()
+    return encode_parquet(to_arrow(df, tr))
+
+
+def encode_parquet(table: Any) -> bytes:
+    import pyarrow.parquet as pq
+
     buf = pyio.BytesIO()
-    pq.write_table(to_arrow(df, tr), buf)
+    pq.write_table(table, buf)
     return buf.getvalue()
 
 
@@ -94,12 +98,18 @@ class FileWriter:
             self.model.to_device(spec["device"])
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from jobs.sample_images import is_image, write_part
         from synth.data.io import join
         from synth.models.base import derive_seed
 
         spec, out = self.spec, []
         for index in batch["index"]:
             part = self.plan.parts[int(index)]
+            if is_image(self.model):
+                write_part(self.model, self.plan, part, derive_seed(spec["seed"], part.index),
+                           spec["output"])
+                out.append(part.rows)
+                continue
             df = self.model.sample(part.rows, conditions=self.plan.conditions_of(part),
                                    seed=derive_seed(spec["seed"], part.index),
                                    id_offset=part.first)
@@ -136,6 +146,10 @@ def _clear(output: str, names: list[str], temporary_only: bool = False) -> None:
     from synth.data.io import filesystem, join
 
     for name in names:
+        if name == "_images" and not temporary_only:  # an image run's PNG files
+            fs, path = filesystem(join(output, name))
+            fs.delete_dir(path)
+            continue
         ours = name.startswith("part-") or name in (RUN_FILE, MANIFEST_FILE)
         if name.startswith(".part-") or (ours and not temporary_only):
             fs, path = filesystem(join(output, name))
@@ -180,6 +194,7 @@ def sample_to_prefix(cfg: Any, conditions: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     import synth
+    from jobs import sample_images as images
     from jobs.sample_plan import make_plan
     from synth.api import resolve_model_path
     from synth.data.arrow import arrow_schema
@@ -188,9 +203,14 @@ def sample_to_prefix(cfg: Any, conditions: Any) -> dict[str, Any]:
     start = time.perf_counter()
     path = resolve_model_path(cfg.model, cfg.version, cfg.store)
     model = synth.load_synthesizer(path)
-    plan = make_plan(conditions, cfg.rows, cfg.rows_per_file, list(model.transformer.codecs))
-    check_plan(model, plan, cfg.seed)
-    schema, device = arrow_schema(model.transformer), "cuda" if cfg.use_gpu else "cpu"
+    plan = make_plan(conditions, cfg.rows, cfg.rows_per_file, images.columns(model))
+    if images.is_image(model):
+        images.check(model, plan, cfg.seed, cfg.format)
+        schema = images.schema(model)
+    else:
+        check_plan(model, plan, cfg.seed)
+        schema = arrow_schema(model.transformer)
+    device = "cuda" if cfg.use_gpu else "cpu"
     run = {"model": path, "seed": cfg.seed, "rows": plan.rows, "rows_per_file": cfg.rows_per_file,
            "conditions": plan.run, "format": cfg.format, "device": device}
     _prepare_output(cfg.output, run, cfg.overwrite)

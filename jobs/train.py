@@ -127,6 +127,24 @@ def fit_and_save(cfg: TrainConfig) -> dict[str, Any]:
     return {"rows": len(df), **register(cfg, model, record)}
 
 
+def train_images(cfg: TrainConfig, args: argparse.Namespace) -> dict[str, Any]:
+    """Image models: Ray Train (any num_workers), or this process with --no-ray."""
+    from jobs.image_train import train_images_in_process, train_images_on_ray
+
+    if cfg.early_stop_patience:
+        raise ConfigError("early_stop_patience is for tables (it validates column shapes); "
+                          "image models train for params.epochs")
+    if args.no_ray:
+        if cfg.num_workers > 1:
+            raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train; drop --no-ray")
+        model, record = train_images_in_process(cfg)
+    else:
+        start_ray(args.address)
+        model, record = train_images_on_ray(cfg)
+    out = register(cfg, model, {k: v for k, v in record.items() if k not in ("run",)})
+    return {**out, **{k: record[k] for k in ("run", "epochs", "resumed_from") if k in record}}
+
+
 def _read_metadata(path: str | None) -> dict | None:
     if not path:
         return None
@@ -172,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_config(TrainConfig, args.config, flags, args.overrides)
         if args.dry_run:
             print_config(cfg)
+            return
+        from jobs.image_train import is_image_model
+
+        if is_image_model(cfg.model):
+            result = train_images(cfg, args)
+            print(json.dumps(result, default=str))
             return
         epochs = trains_in_epochs(cfg.model)
         if cfg.num_workers > 1 and (args.no_ray or not epochs):

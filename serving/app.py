@@ -186,6 +186,9 @@ class Api:
         try:
             check_size(req, self.settings.max_num_samples)
             version = self.catalog.resolve(name, req.version)
+            info = await asyncio.to_thread(self.catalog.describe, name, version)
+            if info.get("image"):
+                check_size(req, self.settings.max_num_images, "max_num_images")
         except Invalid as exc:
             return JSONResponse(exc.to_json(), status_code=422)
         except NotFound as exc:
@@ -194,7 +197,8 @@ class Api:
                 "seed": req.seed}
         handle = self.server.options(multiplexed_model_id=model_id(name, version))
         body, media = req.model_dump(), MEDIA_TYPES[req.output_format]
-        if req.output_format == "parquet" or req.num_samples <= self.settings.chunk_rows:
+        whole = req.output_format in ("parquet", "zip") or bool(info.get("image"))
+        if whole or req.num_samples <= self.settings.chunk_rows:
             out = await handle.generate.remote(body, head)
             if "error" in out:
                 return JSONResponse(out["error"], status_code=422)

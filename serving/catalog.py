@@ -77,6 +77,8 @@ class Catalog:
 
 
 def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
+    if getattr(model, "kind", "table") == "image":
+        return _describe_images(model, name, version)
     tr = model.transformer
     columns = []
     for col, codec in tr.codecs.items():
@@ -95,3 +97,13 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def _describe_images(model: Any, name: str, version: int) -> dict[str, Any]:
+    from serving.images import attribute_type
+
+    columns = [{"name": a, "type": attribute_type(values), "kind": "categorical",
+                "conditionable": True, "values": [_plain(v) for v in values[:MAX_VALUES]]}
+               for a, values in model.labels.values.items()]
+    return {"name": name, "version": version, "kind": model.name, "columns": columns,
+            "image": {"size": model.config.image_size, "channels": model.channels}}

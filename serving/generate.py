@@ -26,15 +26,22 @@ class Invalid(ValueError):
                             "type": "value_error"}]}
 
 
-def check_size(req: GenerateRequest, max_num_samples: int) -> None:
-    if req.num_samples > max_num_samples:
-        raise Invalid("num_samples", f"num_samples must be <= {max_num_samples} (this "
-                      f"server's max_num_samples), got {req.num_samples}; ask in several "
-                      "requests or use the batch sample job for more")
+def check_size(req: GenerateRequest, limit: int, setting: str = "max_num_samples") -> None:
+    if req.num_samples > limit:
+        raise Invalid("num_samples", f"num_samples must be <= {limit} (this server's "
+                      f"{setting}), got {req.num_samples}; ask in several requests or use "
+                      "the batch sample job for more")
 
 
 def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | None:
     """The request's conditions in the form `sample` takes, checked against the model."""
+    if getattr(model, "kind", "table") == "image":
+        from serving.images import image_conditions
+
+        return image_conditions(model, req)
+    if req.output_format == "zip":
+        raise Invalid("output_format", "zip is for image models; tables answer json, jsonl, "
+                      "csv or parquet")
     conditions = req.plain_conditions()
     tr = model.transformer
     try:
@@ -56,6 +63,11 @@ def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | 
 def body_chunks(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: int,
                 head: dict[str, Any]) -> Iterator[bytes]:
     """The response body of `req` in byte chunks; a model error becomes Invalid."""
+    if getattr(model, "kind", "table") == "image":
+        from serving.images import image_body
+
+        yield image_body(model, req, conditions, head)
+        return
     rows = model.iter_sample(req.num_samples, conditions=conditions, seed=req.seed,
                              chunk_rows=chunk_rows)
     try:

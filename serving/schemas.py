@@ -8,9 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr | None
-FORMATS = ("json", "jsonl", "csv", "parquet")
+FORMATS = ("json", "jsonl", "csv", "parquet", "zip")
 MEDIA_TYPES = {"json": "application/json", "jsonl": "application/x-ndjson",
-               "csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
+               "csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",
+               "zip": "application/zip"}
+IMAGE_FORMATS = ("json", "zip")
 
 
 class Range(BaseModel):
@@ -25,8 +27,9 @@ class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     num_samples: StrictInt = Field(100, ge=1, description="rows to generate (at most the "
                                    "server's max_num_samples)")
-    output_format: Literal["json", "jsonl", "csv", "parquet"] = Field(
-        "json", description="json: one document; jsonl/csv: streamed lines; parquet: a file")
+    output_format: Literal["json", "jsonl", "csv", "parquet", "zip"] = Field(
+        "json", description="tables: json (one document), jsonl/csv (streamed lines), parquet;"
+                            " images: json (base64 PNGs with labels) or zip (PNGs + labels.csv)")
     conditions: dict[str, Range | Scalar] | list[dict[str, Scalar]] | None = Field(
         None, description="{column: value or {min, max}} for every row, or a list of per-row "
                           "{column: value} (one per sample)")
@@ -52,27 +55,40 @@ class ColumnInfo(BaseModel):
     max: float | None = None
 
 
+class ImageInfo(BaseModel):
+    size: int
+    channels: int
+
+
 class ModelInfo(BaseModel):
     name: str
     version: int
     versions: list[int]
     kind: str = Field(description="model family, e.g. ctgan")
-    columns: list[ColumnInfo]
+    columns: list[ColumnInfo] = Field(description="tables: the columns; images: the attributes")
+    image: ImageInfo | None = Field(None, description="image models: size and channels")
 
 
 class ModelList(BaseModel):
     models: list[ModelInfo]
 
 
+class ImageItem(BaseModel):
+    png_base64: str
+    labels: dict[str, Any]
+
+
 class GenerateResponse(BaseModel):
-    """The `json` output format (csv, jsonl and parquet bodies are the data itself)."""
+    """The `json` output format (csv, jsonl, parquet and zip bodies are the data itself):
+    `rows` for tables, `images` for image models."""
 
     model: str
     version: int
     num_samples: int
     seed: int | None
     columns: list[str]
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] | None = None
+    images: list[ImageItem] | None = None
 
 
 class Health(BaseModel):

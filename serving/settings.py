@@ -17,6 +17,7 @@ class ServeSettings:
     store: str = ""  # model store root (local or s3://); default RAYSYNTH_STORE, else ./models
     max_num_samples: int = 100_000  # largest num_samples one request may ask
     chunk_rows: int = 10_000  # rows per streamed chunk (csv, jsonl, large json)
+    max_num_images: int = 256  # largest num_samples one request may ask of an image model
     # name -> version served when a request names none (default: the newest complete one)
     pins: dict[str, int] = field(default_factory=dict)
     refresh_s: float = 2.0  # how long the store listing is cached
@@ -27,6 +28,7 @@ class ServeSettings:
     def validate(self) -> None:
         require(self.max_num_samples >= 1, "max_num_samples must be >= 1")
         require(self.chunk_rows >= 1, "chunk_rows must be >= 1")
+        require(self.max_num_images >= 1, "max_num_images must be >= 1")
         require(self.refresh_s >= 0, "refresh_s must be >= 0")
         for name, version in self.pins.items():
             require(isinstance(version, int) and version >= 1,

@@ -88,13 +88,15 @@ class CNNExtractor:
     levels: dict[str, list] = field(default_factory=dict)
     accuracy: dict[str, float] = field(default_factory=dict)  # on held-out real images
     probabilities: bool = True
+    scale: float = 1.0  # features are divided by it: unit spread on the real images, so that
+    #                     KID's polynomial kernel sees values of the size it was designed for
 
     @property
     def name(self) -> str:
         return f"cnn-{'-'.join(self.columns)}" if self.columns else "cnn-random"
 
     def features(self, images: torch.Tensor) -> np.ndarray:
-        return self._run(images)[0]
+        return self._run(images)[0] / self.scale
 
     def probs(self, images: torch.Tensor, column: str | None = None) -> np.ndarray:
         j = self.columns.index(column) if column else 0
@@ -127,7 +129,7 @@ def train_cnn(images: torch.Tensor, labels: pd.DataFrame, epochs: int = 4, seed:
     net = SmallCNN(int(images.shape[1]), [len(levels[c]) for c in columns])
     extractor = CNNExtractor(net, columns, levels)
     if not columns:
-        return extractor
+        return _scaled(extractor, images)
     order = np.random.default_rng(seed).permutation(len(images))
     cut = int(0.8 * len(images))
     train, test = order[:cut], order[cut:]
@@ -145,4 +147,10 @@ def train_cnn(images: torch.Tensor, labels: pd.DataFrame, epochs: int = 4, seed:
     held = extractor._run(images[torch.as_tensor(test)])[1]
     extractor.accuracy = {c: float((held[j].argmax(1) == codes[test, j]).mean())
                           for j, c in enumerate(columns)}
+    return _scaled(extractor, images)
+
+
+def _scaled(extractor: CNNExtractor, images: torch.Tensor) -> CNNExtractor:
+    feats = extractor._run(images[:1000])[0]
+    extractor.scale = float(feats.std()) or 1.0
     return extractor

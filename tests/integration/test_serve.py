@@ -31,6 +31,21 @@ def _register(store, name: str, data: pd.DataFrame, seed: int) -> int:
     return version
 
 
+def _register_digits(store) -> None:
+    """A tiny conditional image model on real MNIST digits (quality is not the point here)."""
+    import numpy as np
+
+    import synth
+    from synth.store import ModelStore
+    from tests.conftest import DATA
+
+    z = np.load(DATA / "mnist5k.npz")
+    model = synth.create_synthesizer("cgan", image_size=32, g_features=8, d_features=8,
+                                     batch_size=32, epochs=1, snapshot_every=0)
+    model.fit(z["images"][::15], pd.DataFrame({"digit": z["labels"][::15]}))
+    model.save(ModelStore(str(store)).next_version_path("digits")[1])
+
+
 @pytest.fixture(scope="module")
 def served(ray_local, s3_bucket, adult_small, credit, tmp_path_factory):
     from ray import serve
@@ -40,6 +55,7 @@ def served(ray_local, s3_bucket, adult_small, credit, tmp_path_factory):
     store = tmp_path_factory.mktemp("store")
     _register(store, "adult", adult_small, 0)
     _register(store, "credit", credit.head(3000), 0)
+    _register_digits(store)
     key_file = tmp_path_factory.mktemp("secret") / "key"
     key_file.write_text("s3cret-key\n")
     port = _free_port()
@@ -95,7 +111,7 @@ def test_every_format_and_seeded_rows_equal_an_in_process_sample(served):
 
 def test_models_are_listed_with_columns_and_condition_values(served):
     doc = served.client.get("/v1/models").json()
-    assert [m["name"] for m in doc["models"]] == ["adult", "credit"]
+    assert [m["name"] for m in doc["models"]] == ["adult", "credit", "digits"]
     adult = served.client.get("/v1/models/adult").json()
     assert adult["kind"] == "gaussian_copula" and adult["versions"][0] == 1
     cols = {c["name"]: c for c in adult["columns"]}
@@ -139,6 +155,33 @@ def test_unknown_models_versions_and_malformed_bodies(served):
     assert r.status_code == 422
     assert served.client.post("/v1/models/adult/generate", content=b"[1, 2]",
                               headers={"content-type": "application/json"}).status_code == 422
+
+
+def test_image_models_answer_pngs_with_labels(served):
+    import base64
+    import zipfile
+
+    from PIL import Image
+
+    info = served.client.get("/v1/models/digits").json()
+    assert info["image"] == {"size": 32, "channels": 1} and info["kind"] == "cgan"
+    assert info["columns"][0]["values"] == list(range(10))
+    doc = _generate(served, "digits", num_samples=4, seed=1, conditions={"digit": 3}).json()
+    assert [item["labels"] for item in doc["images"]] == [{"digit": 3}] * 4
+    png = Image.open(pyio.BytesIO(base64.b64decode(doc["images"][0]["png_base64"])))
+    assert png.size == (32, 32)
+    r = _generate(served, "digits", num_samples=5, output_format="zip", seed=2)
+    assert r.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(pyio.BytesIO(r.content)) as z:
+        assert len([n for n in z.namelist() if n.endswith(".png")]) == 5
+        assert pd.read_csv(z.open("labels.csv"))["file"].tolist()[0] == "000000.png"
+    for body, field in [({"output_format": "csv"}, "output_format"),
+                        ({"num_samples": 257}, "num_samples"),
+                        ({"conditions": {"digit": 42}}, "conditions"),
+                        ({"conditions": {"digit": {"min": 1}}}, "conditions")]:
+        bad = _generate(served, "digits", **body)
+        assert bad.status_code == 422 and field in json.dumps(bad.json()["detail"]), bad.text
+    assert _generate(served, "adult", output_format="zip").status_code == 422
 
 
 def test_models_are_served_from_an_s3_store(served):

@@ -90,8 +90,9 @@ class ImageSession(TrainingSession):
             totals += [(loss_real + loss_fake).item(), loss_g.item()]
         self.epoch += 1
         n = self.steps()
+        images = float(n * cfg.batch_size * self.world)
         return {"epoch": self.epoch, "loss_d": totals[0] / n, "loss_g": totals[1] / n,
-                "images": float(n * cfg.batch_size * self.world)}
+                "images": images, "rows": images}
 
     def grid(self) -> np.ndarray:
         """The fixed-noise samples as one uint8 image grid (progress snapshots)."""

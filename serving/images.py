@@ -1,0 +1,65 @@
+"""Image models behind the API: conditions checked against the model's attributes, and the
+bodies: json (base64 PNGs, each with its labels) or zip (PNG files + labels.csv)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from typing import Any
+
+import pandas as pd
+
+from serving.schemas import IMAGE_FORMATS, GenerateRequest
+from synth.errors import SynthError
+
+
+def attribute_type(values: list[Any]) -> str:
+    import pyarrow as pa
+
+    return str(pa.array([v for v in values if v is not None]).type)
+
+
+def image_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | None:
+    from serving.generate import Invalid
+
+    if req.output_format not in IMAGE_FORMATS:
+        raise Invalid("output_format", f"{req.output_format!r} is for tables; image models "
+                      f"answer {' or '.join(IMAGE_FORMATS)}")
+    conditions = req.plain_conditions()
+    try:
+        if isinstance(conditions, list):
+            if len(conditions) != req.num_samples:
+                raise Invalid("conditions", f"a list of conditions needs one entry per sample: "
+                              f"got {len(conditions)} for num_samples {req.num_samples}")
+            conditions = pd.DataFrame(conditions) if any(conditions) else None
+        if isinstance(conditions, dict) and any(isinstance(v, dict) for v in conditions.values()):
+            raise Invalid("conditions", "image attributes are categorical: give values, not "
+                          "ranges")
+        model._condition_rows(conditions, req.num_samples)
+    except SynthError as exc:
+        raise Invalid("conditions", str(exc)) from None
+    return conditions
+
+
+def image_body(model: Any, req: GenerateRequest, conditions: Any, head: dict[str, Any]
+               ) -> bytes:
+    sample = model.sample(req.num_samples, conditions=conditions, seed=req.seed)
+    labels = sample.labels.to_dict(orient="records")
+    if req.output_format == "zip":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+            for i in range(len(sample)):
+                z.writestr(f"{i:06d}.png", sample.png(i))
+            z.writestr("labels.csv", sample.labels.assign(
+                file=[f"{i:06d}.png" for i in range(len(sample))]).to_csv(index=False))
+        return buf.getvalue()
+    items = [{"png_base64": base64.b64encode(sample.png(i)).decode(),
+              "labels": {k: _plain(v) for k, v in labels[i].items()} if labels else {}}
+             for i in range(len(sample))]
+    return json.dumps({**head, "columns": list(sample.labels.columns), "images": items}).encode()
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
