@@ -42,22 +42,28 @@ def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | 
     if req.output_format == "zip":
         raise Invalid("output_format", "zip is for image models; tables answer json, jsonl, "
                       "csv or parquet")
-    conditions = req.plain_conditions()
+    conditions = per_row_table(req)
     tr = model.transformer
     try:
-        if isinstance(conditions, list):
-            if len(conditions) != req.num_samples:
-                raise Invalid("conditions", f"a list of conditions needs one entry per sample: "
-                              f"got {len(conditions)} for num_samples {req.num_samples}")
-            table = pd.DataFrame(conditions) if any(conditions) else None
-            if table is not None:
-                for conds, _ in condition_groups(table, tr):
-                    parse_conditions(conds, tr)
-            return table
-        parse_conditions(conditions, tr)
+        if isinstance(conditions, pd.DataFrame):
+            for conds, _ in condition_groups(conditions, tr):
+                parse_conditions(conds, tr)
+        else:
+            parse_conditions(conditions, tr)
     except ConditionError as exc:
         raise Invalid("conditions", str(exc)) from None
     return conditions
+
+
+def per_row_table(req: GenerateRequest) -> dict | pd.DataFrame | None:
+    """The request's conditions, a list of per-row conditions as a table (one per sample)."""
+    conditions = req.plain_conditions()
+    if not isinstance(conditions, list):
+        return conditions
+    if len(conditions) != req.num_samples:
+        raise Invalid("conditions", f"a list of conditions needs one entry per sample: got "
+                      f"{len(conditions)} for num_samples {req.num_samples}")
+    return pd.DataFrame(conditions) if any(conditions) else None
 
 
 def body_chunks(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: int,

@@ -22,18 +22,13 @@ def attribute_type(values: list[Any]) -> str:
 
 
 def image_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | None:
-    from serving.generate import Invalid
+    from serving.generate import Invalid, per_row_table
 
     if req.output_format not in IMAGE_FORMATS:
         raise Invalid("output_format", f"{req.output_format!r} is for tables; image models "
                       f"answer {' or '.join(IMAGE_FORMATS)}")
-    conditions = req.plain_conditions()
+    conditions = per_row_table(req)
     try:
-        if isinstance(conditions, list):
-            if len(conditions) != req.num_samples:
-                raise Invalid("conditions", f"a list of conditions needs one entry per sample: "
-                              f"got {len(conditions)} for num_samples {req.num_samples}")
-            conditions = pd.DataFrame(conditions) if any(conditions) else None
         if isinstance(conditions, dict) and any(isinstance(v, dict) for v in conditions.values()):
             raise Invalid("conditions", "image attributes are categorical: give values, not "
                           "ranges")
