@@ -3,6 +3,7 @@
     synth train    fit a model and save/register it        (jobs.train)
     synth sample   generate rows from a saved model         (jobs.sample)
     synth evaluate fidelity/utility/privacy report          (jobs.evaluate)
+    synth evaluate-images  FID/KID/IS/PR/PPL report of an image model (jobs.evaluate_images)
     synth pipeline prepare -> train -> evaluate -> sample    (jobs.pipeline)
     synth serve    the HTTP app on Ray Serve                 (serving.run)
     synth models   list model families and stored models
@@ -17,6 +18,7 @@ import importlib
 import sys
 
 COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "evaluate": "jobs.evaluate",
+            "evaluate-images": "jobs.evaluate_images",
             "pipeline": "jobs.pipeline", "serve": "serving.run"}
 
 

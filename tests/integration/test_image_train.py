@@ -86,3 +86,34 @@ def test_images_stream_to_an_s3_prefix_as_pngs_with_manifests(ray_local, s3_buck
     first = sio.read_bytes(f"{out}/part-000001.parquet")
     assert sample.main(argv) == 0 and sio.read_bytes(f"{out}/part-000001.parquet") == first
     assert sample.main([*argv[:-2], "--output", f"{tmp_path}/x.parquet"]) == 2
+
+
+def test_evaluate_images_job_writes_json_html_and_grids(digits_npz, tmp_path, capsys):
+    from html.parser import HTMLParser
+
+    from jobs import evaluate_images
+    from synth.data.images import load_images
+
+    model = synth.create_synthesizer("cgan", image_size=32, g_features=8, d_features=8,
+                                     batch_size=32, epochs=1, snapshot_every=0)
+    path = model.fit(load_images(digits_npz)).save(str(tmp_path / "cgan"))
+    out = tmp_path / "eval"
+    argv = ["--real", digits_npz, "--model", path, "--output", str(out), "--n", "64",
+            "--extractor", "cnn", "--no-ray"]
+    assert evaluate_images.main(argv) == 0
+    doc = json.loads((out / "report.json").read_text())
+    assert doc["extractor"] == "cnn-digit-stroke" and "fid" in doc["floor"]
+    assert {"fid", "kid", "precision", "recall", "inception_score", "ppl",
+            "attribute_accuracy_digit"} <= set(doc["scores"])
+    figures = []
+
+    class Figures(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "figure":
+                figures.append(dict(attrs)["data-figure"])
+
+    Figures().feed((out / "report.html").read_text())
+    assert figures == ["grid-real", "grid-generated", "grid-by_digit", "grid-by_stroke"]
+    assert (out / "grids" / "by_digit.png").stat().st_size > 0
+    assert evaluate_images.main([*argv[:-5], "--n", "4000", "--no-ray"]) == 2
+    assert "2 x n" in capsys.readouterr().err
