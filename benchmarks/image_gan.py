@@ -94,6 +94,40 @@ def dcgan_textures(epochs: int, n: int) -> dict:
     return out
 
 
+def ray_one_worker(epochs: int) -> dict:
+    """images/s of a 1-worker Ray Train run of the train job (per-epoch rows_per_s from its
+    training record, first epoch left out) next to the plain loop, in one run."""
+    import tempfile
+
+    from jobs import train
+
+    images, labels = mnist()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "digits.npz"
+        np.savez(data, images=images, digit=labels["digit"].to_numpy(),
+                 stroke=labels["stroke"].to_numpy().astype("<U5"))
+        argv = ["--data", str(data), "--model", "cgan", "--output", f"{tmp}/model",
+                "--epochs", str(epochs), "num_workers=1", "num_cpus=2", f"storage={tmp}/runs",
+                "checkpoint_every=100", *[f"params.{k}={v}" for k, v in PARAMS.items()]]
+        assert train.main(argv) == 0
+        record = json.loads((Path(tmp) / "model" / "training.json").read_text())
+    rates = [h["rows_per_s"] for h in record["history"][1:]]
+    x, cond = _plain_inputs(images, labels)
+    plain = plain_images_per_s(x, cond, 32, epochs, PARAMS["batch_size"], PARAMS["g_features"],
+                               PARAMS["d_features"])
+    ours = float(np.mean(rates))
+    return {"ray_train_1_worker_images_per_s": ours, "plain_images_per_s": plain,
+            "ratio": ours / plain}
+
+
+def _plain_inputs(images: np.ndarray, labels: pd.DataFrame) -> tuple:
+    import synth
+
+    model = synth.create_synthesizer("cgan", **{**PARAMS, "snapshot_every": 0})
+    x, codes = model.prepare(images, labels)
+    return x, model.labels.onehot(codes)
+
+
 def main() -> None:
     import synth
     from synth.data.images import ImageData, to_unit
@@ -105,8 +139,15 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200, help="images per side for the metrics")
     ap.add_argument("--speed-epochs", type=int, default=2)
     ap.add_argument("--dcgan", action="store_true", help="the texture dcgan part only")
+    ap.add_argument("--ray-worker", action="store_true",
+                    help="only: a 1-worker Ray Train run vs the plain loop")
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
+    if args.ray_worker:
+        os.environ.update({"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+                           "RAY_USAGE_STATS_ENABLED": "0"})
+        print(json.dumps(ray_one_worker(args.epochs)))
+        return
     if args.dcgan:
         result = dcgan_textures(args.epochs, args.n)
         (ROOT / "benchmarks" / "image_dcgan.json").write_text(
