@@ -6,6 +6,7 @@
     synth evaluate-images  FID/KID/IS/PR/PPL report of an image model (jobs.evaluate_images)
     synth pipeline prepare -> train -> evaluate -> sample    (jobs.pipeline)
     synth serve    the HTTP app on Ray Serve                 (serving.run)
+    synth tune     hyperparameter search with Ray Tune       (jobs.tune)
     synth models   list model families and stored models
 
 `synth COMMAND --help` explains each. Commands run on a local Ray started for the command
@@ -18,7 +19,7 @@ import importlib
 import sys
 
 COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "evaluate": "jobs.evaluate",
-            "evaluate-images": "jobs.evaluate_images",
+            "evaluate-images": "jobs.evaluate_images", "tune": "jobs.tune",
             "pipeline": "jobs.pipeline", "serve": "serving.run"}
 
 

@@ -1,0 +1,276 @@
+"""Hyperparameter search with Ray Tune against the quality of the synthetic data, not a GAN
+loss.
+
+    synth tune --config configs/adult_tune.yaml
+    synth tune --data data/adult_train.csv.gz --models ctgan,tvae trials=8 max_epochs=30
+    python -m jobs.tune ...        (the same; what `ray job submit -- ...` runs)
+
+Each trial trains one model family with sampled hyperparameters (the search space declared
+beside each model config, `space.<model>.<param>` to override, `fixed.<model>.<param>` to pin)
+for at most `max_epochs` epochs. Every `report_every` epochs it samples as many rows as the
+validation split and reports `objective`: the weighted mean of evaluation scores (`weights`,
+default {quality: 1}; tstr_ratio needs `target`). Validation rows are a held-out split of the
+data (or `holdout`), never training rows. ASHA stops weak trials early; `search=optuna` uses
+TPE (needs optuna). The best trial's model is registered (`name`, `store`) with its config and
+scores; a results table (every trial: params, scores, epochs, time) is written to
+`<storage>/<run_name>/results.csv` and printed. `resume=true` continues an interrupted search
+(Tuner.restore). Trials run in one process each (`cpus_per_trial`); data-parallel trials
+(a TorchTrainer inside the trial) are not wired yet."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
+from synth.config import require
+
+METRIC_GROUPS = {"quality": "fidelity", "column_shapes": "fidelity",
+                 "column_pair_trends": "fidelity", "tstr_ratio": "utility",
+                 "dcr_ratio": "privacy", "detection_auc": "detection"}
+
+
+@dataclass(frozen=True)
+class TuneJobConfig:
+    data: str = ""
+    models: tuple[str, ...] = ("ctgan",)
+    target: str | None = None
+    holdout: str | None = None  # validation rows; default: `validation_fraction` of data
+    validation_fraction: float = 0.2
+    validation_rows: int = 2000  # at most this many validation rows are compared
+    space: dict[str, dict] = field(default_factory=dict)  # model -> param -> spec
+    fixed: dict[str, dict] = field(default_factory=dict)  # model -> param -> value
+    weights: dict[str, float] = field(default_factory=lambda: {"quality": 1.0})
+    search: str = "random"  # random | optuna
+    scheduler: str = "asha"  # asha | fifo
+    trials: int = 8
+    max_epochs: int = 30
+    report_every: int = 5
+    reduction_factor: int = 3
+    cpus_per_trial: float = 1.0
+    time_budget_s: float | None = None
+    storage: str = "runs/tune"
+    run_name: str = "tune"
+    name: str | None = None  # register the best model under this name
+    store: str | None = None
+    resume: bool = False
+    seed: int = 0
+
+    def validate(self) -> None:
+        require(bool(self.data), "data is required: --data FILE (CSV/Parquet, local or s3://)")
+        require(bool(self.models), "models must name at least one model family")
+        require(self.search in ("random", "optuna"), f"search must be random or optuna, got "
+                f"{self.search!r}")
+        require(self.scheduler in ("asha", "fifo"), "scheduler must be asha or fifo")
+        require(self.trials >= 1, "trials must be >= 1")
+        require(self.report_every >= 1, "report_every must be >= 1")
+        require(self.max_epochs >= self.report_every, f"max_epochs ({self.max_epochs}) is "
+                f"smaller than report_every ({self.report_every}): no trial would report")
+        require(self.time_budget_s is None or self.time_budget_s >= 30,
+                "time_budget_s is too small for one trial (>= 30 s: Ray and a first report)")
+        require(0 < self.validation_fraction < 0.9, "validation_fraction must be in (0, 0.9)")
+        unknown = sorted(set(self.weights) - set(METRIC_GROUPS))
+        require(not unknown, f"unknown objective score {unknown[:1]}; scores: "
+                f"{', '.join(METRIC_GROUPS)}")
+        require("tstr_ratio" not in self.weights or bool(self.target),
+                "weights.tstr_ratio needs target=COLUMN")
+
+
+def split(cfg: TuneJobConfig) -> tuple[Any, Any]:
+    """(training rows, validation rows): the holdout file, or a seeded random split."""
+    from synth.data.io import read_table
+
+    df = read_table(cfg.data)
+    if cfg.holdout:
+        return df, read_table(cfg.holdout).head(cfg.validation_rows)
+    valid = df.sample(frac=cfg.validation_fraction, random_state=cfg.seed)
+    train = df.drop(valid.index).reset_index(drop=True)
+    return train, valid.head(cfg.validation_rows).reset_index(drop=True)
+
+
+def objective(model: Any, train: Any, valid: Any, spec: dict[str, Any]) -> dict[str, float]:
+    """Scores of the model's sample against the validation rows, and their weighted mean."""
+    import synth
+
+    fake = model.sample(len(valid), seed=0)
+    groups = {METRIC_GROUPS[k] for k in spec["weights"]}
+    scores: dict[str, float] = {}
+    if "fidelity" in groups:
+        scores.update(synth.evaluate(valid, fake, metadata=model.metadata,
+                                     metrics=("fidelity",)).scores)
+    rest = tuple(groups - {"fidelity"})
+    if rest:
+        scores.update(synth.evaluate(train.head(len(valid)), fake, metadata=model.metadata,
+                                     target=spec["target"], holdout=valid, metrics=rest).scores)
+    w = spec["weights"]
+    scores["objective"] = sum(w[k] * scores[k] for k in w) / sum(w.values())
+    return {k: float(v) for k, v in scores.items() if isinstance(v, int | float)}
+
+
+def trial(config: dict[str, Any], train: Any, valid: Any, spec: dict[str, Any]) -> None:
+    """One trial: train up to max_epochs, report the objective every report_every epochs,
+    checkpointing the training state and the model each time (Tuner.restore resumes here)."""
+    import torch
+    from ray import tune
+
+    import synth
+    from synth.models.session import Shard
+
+    family = config["model"]
+    params = {**spec["fixed"].get(family, {}), **config.get(family, {}),
+              "epochs": spec["max_epochs"], "seed": spec["seed"]}
+    model = synth.create_synthesizer(family, **params)
+    if not model.trains_in_epochs():
+        model.fit(train)
+        _report(model, None, spec["max_epochs"], train, valid, spec)
+        return
+    model.prepare(train)
+    session = model.training_session(Shard(model.encode(train), len(train)))
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            state = torch.load(Path(folder) / "state.pt", weights_only=True)
+        session.load_state_dict(state["session"])
+        session.set_rng_state(state["rng"])
+    while session.epoch < spec["max_epochs"]:
+        session.run_epoch()
+        if session.epoch % spec["report_every"] == 0 or session.epoch == spec["max_epochs"]:
+            _report(session.snapshot(), session, session.epoch, train, valid, spec)
+
+
+def _report(model: Any, session: Any, epoch: int, train: Any, valid: Any,
+            spec: dict[str, Any]) -> None:
+    import torch
+    from ray import tune
+
+    scores = objective(model, train, valid, spec)
+    with tempfile.TemporaryDirectory() as folder:
+        model.save(str(Path(folder) / "model"))
+        if session is not None:
+            torch.save({"session": session.state_dict(), "rng": session.rng_state()},
+                       Path(folder) / "state.pt")
+        tune.report({**scores, "epoch": epoch},
+                    checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def build_tuner(cfg: TuneJobConfig, train: Any, valid: Any) -> Any:
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    from jobs.distributed import storage
+    from jobs.tune_space import param_space
+
+    space = param_space(list(cfg.models), cfg.space, cfg.fixed)
+    spec = {"fixed": cfg.fixed, "max_epochs": cfg.max_epochs, "report_every": cfg.report_every,
+            "weights": dict(cfg.weights), "target": cfg.target, "seed": cfg.seed}
+    trainable = tune.with_resources(tune.with_parameters(trial, train=train, valid=valid,
+                                                         spec=spec), {"cpu": cfg.cpus_per_trial})
+    path, fs = storage(cfg.storage)
+    if cfg.resume:
+        experiment = f"{path.rstrip('/')}/{cfg.run_name}"
+        if tune.Tuner.can_restore(experiment, storage_filesystem=fs):
+            return tune.Tuner.restore(experiment, trainable, resume_errored=True,
+                                      storage_filesystem=fs)
+    scheduler = (ASHAScheduler(time_attr="epoch", max_t=cfg.max_epochs,
+                               grace_period=cfg.report_every,
+                               reduction_factor=cfg.reduction_factor)
+                 if cfg.scheduler == "asha" else FIFOScheduler())
+    return tune.Tuner(
+        trainable, param_space=space,
+        tune_config=tune.TuneConfig(metric="objective", mode="max", num_samples=cfg.trials,
+                                    scheduler=scheduler, search_alg=_search(cfg),
+                                    time_budget_s=cfg.time_budget_s),
+        run_config=tune.RunConfig(name=cfg.run_name, storage_path=path, storage_filesystem=fs))
+
+
+def _search(cfg: TuneJobConfig) -> Any:
+    if cfg.search == "random":
+        return None
+    try:
+        from ray.tune.search.optuna import OptunaSearch
+    except ImportError:
+        from synth.errors import ConfigError
+
+        raise ConfigError("search=optuna needs optuna: pip install optuna") from None
+    return OptunaSearch(seed=cfg.seed)
+
+
+def results_table(results: Any) -> Any:
+    df = results.get_dataframe()
+    keep = [c for c in df.columns if c.startswith("config/") or c in (
+        "trial_id", "objective", "quality", "tstr_ratio", "dcr_ratio", "epoch",
+        "time_total_s")]
+    return df[keep].sort_values("objective", ascending=False).reset_index(drop=True)
+
+
+def run(cfg: TuneJobConfig) -> dict[str, Any]:
+    from synth.data.io import join, write_bytes
+
+    train, valid = split(cfg)
+    results = build_tuner(cfg, train, valid).fit()
+    table = results_table(results)
+    write_bytes(join(cfg.storage, cfg.run_name, "results.csv"), table.to_csv(index=False).encode())
+    print(table.to_string(max_colwidth=24))
+    best = results.get_best_result(metric="objective", mode="max", scope="last")
+    out = {"trials": len(table), "best_objective": round(float(best.metrics["objective"]), 4),
+           "best_config": best.config, "results": join(cfg.storage, cfg.run_name,
+                                                        "results.csv")}
+    if cfg.name:
+        out.update(_register(cfg, best))
+    return out
+
+
+def _register(cfg: TuneJobConfig, best: Any) -> dict[str, Any]:
+    import dataclasses
+
+    import synth
+    from synth.store import ModelStore, json_bytes
+
+    with best.checkpoint.as_directory() as folder:
+        model = synth.load_synthesizer(str(Path(folder) / "model"))
+    record = {"engine": "ray.tune", "config": dataclasses.asdict(cfg), "trial": best.config,
+              "scores": {k: v for k, v in best.metrics.items() if isinstance(v, int | float)}}
+    version, path = ModelStore(cfg.store).next_version_path(cfg.name)
+    model.save(path, extra={"training.json": json_bytes(record)})
+    return {"name": cfg.name, "version": version, "path": path}
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="synth tune", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", help="training table (CSV/Parquet, local or s3://)")
+    ap.add_argument("--models", help="model families to search, comma-separated "
+                    "(ctgan,tvae,gaussian_copula)")
+    ap.add_argument("--target", help="column for utility scores (tstr_ratio)")
+    ap.add_argument("--name", help="register the best model under this name")
+    ap.add_argument("--store", help="model store root")
+    add_common_args(ap)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+
+    def body() -> None:
+        models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+        flags = {"data": args.data, "models": models, "target": args.target,
+                 "name": args.name, "store": args.store}
+        cfg = load_config(TuneJobConfig, args.config, flags, args.overrides)
+        if args.dry_run:
+            print_config(cfg)
+            return
+        from jobs.tune_space import param_space
+
+        param_space(list(cfg.models), cfg.space, cfg.fixed)  # bad spaces fail before Ray
+        start_ray(args.address)
+        print(json.dumps(run(cfg), default=str))
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
