@@ -121,8 +121,10 @@ def trial(config: dict[str, Any], train: Any, valid: Any, spec: dict[str, Any]) 
     from synth.models.session import Shard
 
     family = config["model"]
-    params = {**spec["fixed"].get(family, {}), **config.get(family, {}),
-              "epochs": spec["max_epochs"], "seed": spec["seed"]}
+    fields = synth.create_synthesizer(family).config.__dataclass_fields__
+    budget = {k: v for k, v in (("epochs", spec["max_epochs"]), ("seed", spec["seed"]))
+              if k in fields}
+    params = {**spec["fixed"].get(family, {}), **config.get(family, {}), **budget}
     model = synth.create_synthesizer(family, **params)
     if not model.trains_in_epochs():
         model.fit(train)
@@ -200,7 +202,13 @@ def _search(cfg: TuneJobConfig) -> Any:
 
 
 def results_table(results: Any) -> Any:
+    from synth.errors import SynthError
+
     df = results.get_dataframe()
+    if "objective" not in df.columns:
+        errors = [str(r.error).strip().splitlines()[-1] for r in results if r.error]
+        raise SynthError(f"no trial reported a score ({len(errors)} failed); first error: "
+                         f"{errors[0] if errors else 'none recorded'}")
     keep = [c for c in df.columns if c.startswith("config/") or c in (
         "trial_id", "objective", "quality", "tstr_ratio", "dcr_ratio", "epoch",
         "time_total_s")]
