@@ -11,9 +11,9 @@ from typing import Any
 
 
 def is_image_model(name: str) -> bool:
-    import synth
+    from synth.api import synthesizer_class
 
-    return getattr(synth.create_synthesizer(name), "kind", "table") == "image"
+    return getattr(synthesizer_class(name), "kind", "table") == "image"
 
 
 def _prepared(cfg: Any) -> tuple[Any, Any, Any]:

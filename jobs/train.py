@@ -66,9 +66,9 @@ class TrainConfig:
 
 
 def trains_in_epochs(model_name: str) -> bool:
-    import synth
+    from synth.api import synthesizer_class
 
-    return synth.create_synthesizer(model_name).trains_in_epochs()
+    return synthesizer_class(model_name).trains_in_epochs()
 
 
 def register(cfg: TrainConfig, model: Any, record: dict[str, Any]) -> dict[str, Any]:

@@ -6,8 +6,9 @@ synth.metrics.counts does not pay for importing torch and scikit-learn."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from synth.lazy import lazy_exports
 
 __version__ = "0.1.0"
 _EXPORTS = {
@@ -29,9 +30,4 @@ if TYPE_CHECKING:
     from synth.metrics.report import Report
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'synth' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

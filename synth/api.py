@@ -24,6 +24,12 @@ def create_synthesizer(name: str, **params: Any) -> Synthesizer:
     return SYNTHESIZERS.get(name)(**params)
 
 
+def synthesizer_class(name: str) -> type:
+    """The registered class of `name` (without building a model)."""
+    _load_builtin_models()
+    return SYNTHESIZERS.get(name)
+
+
 def list_synthesizers() -> list[str]:
     _load_builtin_models()
     return SYNTHESIZERS.names()

@@ -4,8 +4,9 @@ Names load on first use, so the statistics modules stay light for Ray workers.""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from synth.lazy import lazy_exports
 
 _EXPORTS = {"evaluate": "synth.metrics.evaluate", "EvalConfig": "synth.metrics.config",
             "Report": "synth.metrics.report", "METRICS": "synth.metrics.fidelity",
@@ -19,9 +20,4 @@ if TYPE_CHECKING:
     from synth.metrics.report import Report
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'synth.metrics' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

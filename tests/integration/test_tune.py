@@ -50,3 +50,16 @@ def test_bad_searches_fail_before_any_trial(tmp_path, capsys, extra, message):
     argv = ["--data", "data/adult_train.csv.gz", "--models", "tvae", *extra]
     assert tune.main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_optuna_tpe_search_runs_and_registers(ray_local, adult_small, tmp_path, capsys):
+    data = tmp_path / "adult.csv"
+    adult_small.head(800).to_csv(data, index=False)
+    argv = ["--data", str(data), "--models", "gaussian_copula,tvae", "--name", "tpe", "--store",
+            str(tmp_path / "store"), "search=optuna", "scheduler=fifo", "trials=3",
+            "max_epochs=1", "report_every=1", f"storage={tmp_path / 'tune'}", "run_name=tpe",
+            "validation_rows=200"]
+    assert tune.main(argv) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["trials"] == 3 and out["best_config"]["model"] in ("gaussian_copula", "tvae")
+    assert len(synth.load_synthesizer("tpe", store=str(tmp_path / "store")).sample(5)) == 5
