@@ -11,8 +11,8 @@ for at most `max_epochs` epochs. Every `report_every` epochs it samples as many 
 validation split and reports `objective`: the weighted mean of evaluation scores (`weights`,
 default {quality: 1}; tstr_ratio needs `target`). Validation rows are a held-out split of the
 data (or `holdout`), never training rows. ASHA stops weak trials early; `search=optuna` uses
-TPE (optuna, installed by make). The best trial's model is registered (`name`, `store`) with its config and
-scores; a results table (every trial: params, scores, epochs, time) is written to
+TPE (optuna, installed by make). The best trial's model is registered (`name`, `store`) with
+its config and scores; a results table (every trial: params, scores, epochs, time) is written to
 `<storage>/<run_name>/results.csv` and printed. `resume=true` continues an interrupted search
 (Tuner.restore). Trials run in one process each (`cpus_per_trial`); data-parallel trials
 (a TorchTrainer inside the trial) are not wired yet."""
