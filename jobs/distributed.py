@@ -150,7 +150,7 @@ def _restore(session: Any, rank: int, world: int) -> list[dict[str, Any]]:
 
 
 def _checkpoint(session: Any, coll: Collective, rank: int, folder: str,
-                history: list[dict[str, Any]]) -> Any:
+                history: list[dict[str, Any]], with_model: bool = False) -> Any:
     """Every rank's RNG state, gathered; rank 0 writes the checkpoint directory."""
     from ray.train import Checkpoint
 
@@ -159,6 +159,8 @@ def _checkpoint(session: Any, coll: Collective, rank: int, folder: str,
         return None
     torch.save({"session": session.state_dict(), "rng": rngs, "history": history},
                Path(folder) / STATE_FILE)
+    if with_model:  # a tune trial registers its best model from one of these
+        session.snapshot().save(str(Path(folder) / MODEL_DIR))
     if hasattr(session, "grid"):  # image models: fixed-noise samples beside each checkpoint
         from synth.data.images import encode_png
 
@@ -174,6 +176,13 @@ def _validate(session: Any, config: dict[str, Any]) -> float:
     model = session.snapshot()
     return float(column_shapes(real, model.sample(len(real), seed=1), model.metadata)[
         "column_shapes"])
+
+
+def _tune_scores(session: Any, tuning: dict[str, Any]) -> dict[str, float]:
+    """A Ray Tune trial made of Train workers: the trial's objective, on rank 0."""
+    from jobs.tune import objective
+
+    return objective(session.snapshot(), tuning["train"], tuning["valid"], tuning["spec"])
 
 
 def _should_stop(scores: list[float], patience: int) -> bool:
@@ -213,13 +222,17 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             scores.append(coll.broadcast(score))
             metrics["validation_shapes"] = scores[-1]
             last = last or coll.broadcast(_should_stop(scores, config["early_stop_patience"]))
+        tuning = config.get("tune")
+        if tuning and (last or session.epoch % tuning["spec"]["report_every"] == 0):
+            metrics.update(coll.broadcast(_tune_scores(session, tuning) if rank == 0 else None))
         history.append(dict(metrics))
         if last:
             _final_report(session, coll, rank, metrics, shard_info, model, history)
             return
         with tempfile.TemporaryDirectory() as folder:
             due = session.epoch % config["checkpoint_every"] == 0
-            ckpt = _checkpoint(session, coll, rank, folder, history) if due else None
+            ckpt = _checkpoint(session, coll, rank, folder, history,
+                               with_model=bool(config.get("tune"))) if due else None
             if rank == 0:
                 print(f"[raysynth] epoch {session.epoch}/{config['epochs']} " + " ".join(
                     f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"), flush=True)

@@ -14,8 +14,9 @@ data (or `holdout`), never training rows. ASHA stops weak trials early; `search=
 TPE (optuna, installed by make). The best trial's model is registered (`name`, `store`) with
 its config and scores; a results table (every trial: params, scores, epochs, time) is written to
 `<storage>/<run_name>/results.csv` and printed. `resume=true` continues an interrupted search
-(Tuner.restore). Trials run in one process each (`cpus_per_trial`); data-parallel trials
-(a TorchTrainer inside the trial) are not wired yet."""
+(Tuner.restore). A trial runs in one process (`cpus_per_trial`), or with
+`workers_per_trial=N` as a Ray Train run of N DDP workers (a TorchTrainer inside the Tune
+function, which itself takes 0.01 CPU; Train V2 with TuneReportCallback)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ class TuneJobConfig:
     max_epochs: int = 30
     report_every: int = 5
     reduction_factor: int = 3
-    cpus_per_trial: float = 1.0
+    cpus_per_trial: float = 1.0  # per trial, or per Train worker when workers_per_trial > 1
+    workers_per_trial: int = 1  # > 1: each trial is a Ray Train run (DDP) of that many workers
+    use_gpu: bool = False  # Train workers of a trial take one GPU each
     time_budget_s: float | None = None
     storage: str = "runs/tune"
     run_name: str = "tune"
@@ -67,6 +70,7 @@ class TuneJobConfig:
                 f"{self.search!r}")
         require(self.scheduler in ("asha", "fifo"), "scheduler must be asha or fifo")
         require(self.trials >= 1, "trials must be >= 1")
+        require(self.workers_per_trial >= 1, "workers_per_trial must be >= 1")
         require(self.report_every >= 1, "report_every must be >= 1")
         require(self.max_epochs >= self.report_every, f"max_epochs ({self.max_epochs}) is "
                 f"smaller than report_every ({self.report_every}): no trial would report")
@@ -130,6 +134,9 @@ def trial(config: dict[str, Any], train: Any, valid: Any, spec: dict[str, Any]) 
         model.fit(train)
         _report(model, None, spec["max_epochs"], train, valid, spec)
         return
+    if spec["workers"] > 1:
+        _train_workers_trial(model, params, train, valid, spec)
+        return
     model.prepare(train)
     session = model.training_session(Shard(model.encode(train), len(train)))
     checkpoint = tune.get_checkpoint()
@@ -142,6 +149,37 @@ def trial(config: dict[str, Any], train: Any, valid: Any, spec: dict[str, Any]) 
         session.run_epoch()
         if session.epoch % spec["report_every"] == 0 or session.epoch == spec["max_epochs"]:
             _report(session.snapshot(), session, session.epoch, train, valid, spec)
+
+
+def _train_workers_trial(model: Any, params: dict[str, Any], train: Any, valid: Any,
+                         spec: dict[str, Any]) -> None:
+    """A trial that is a Ray Train run: a TorchTrainer of `workers` DDP workers inside this
+    Tune function (Ray Train V2), its reports (objective on rank 0 every report_every
+    epochs, checkpoints with the model) forwarded to Tune by TuneReportCallback."""
+    import ray.data
+    import ray.train
+    from ray import tune
+    from ray.train.torch import TorchTrainer
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from jobs.distributed import storage, train_loop_per_worker
+
+    model.prepare(train)
+    loop = {"model": model.name, "params": params, "epochs": spec["max_epochs"],
+            "transformer": model.transformer.state(), "checkpoint_every": spec["report_every"],
+            "early_stop_patience": 0, "validate_every": spec["report_every"], "validation": None,
+            "tune": {"train": train.head(len(valid)), "valid": valid, "spec": spec}}
+    path, fs = storage(spec["storage"])
+    trainer = TorchTrainer(
+        train_loop_per_worker, train_loop_config=loop,
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=spec["workers"], use_gpu=spec["use_gpu"],
+            resources_per_worker={"CPU": spec["cpus"]}),
+        run_config=ray.train.RunConfig(
+            name=f"trial-{tune.get_context().get_trial_id()}", storage_path=path,
+            storage_filesystem=fs, callbacks=[TuneReportCallback()]),
+        datasets={"train": ray.data.from_pandas(train)})
+    trainer.fit()
 
 
 def _report(model: Any, session: Any, epoch: int, train: Any, valid: Any,
@@ -168,9 +206,13 @@ def build_tuner(cfg: TuneJobConfig, train: Any, valid: Any) -> Any:
 
     space = param_space(list(cfg.models), cfg.space, cfg.fixed)
     spec = {"fixed": cfg.fixed, "max_epochs": cfg.max_epochs, "report_every": cfg.report_every,
-            "weights": dict(cfg.weights), "target": cfg.target, "seed": cfg.seed}
+            "weights": dict(cfg.weights), "target": cfg.target, "seed": cfg.seed,
+            "workers": cfg.workers_per_trial, "use_gpu": cfg.use_gpu, "cpus": cfg.cpus_per_trial,
+            "storage": f"{cfg.storage.rstrip('/')}/{cfg.run_name}-train"}
+    # a trial of Train workers only drives them: almost no CPU (exactly 0 is refused)
+    driver = {"cpu": 0.01} if cfg.workers_per_trial > 1 else {"cpu": cfg.cpus_per_trial}
     trainable = tune.with_resources(tune.with_parameters(trial, train=train, valid=valid,
-                                                         spec=spec), {"cpu": cfg.cpus_per_trial})
+                                                         spec=spec), driver)
     path, fs = storage(cfg.storage)
     if cfg.resume:
         experiment = f"{path.rstrip('/')}/{cfg.run_name}"
@@ -238,13 +280,29 @@ def _register(cfg: TuneJobConfig, best: Any) -> dict[str, Any]:
     import synth
     from synth.store import ModelStore, json_bytes
 
-    with best.checkpoint.as_directory() as folder:
-        model = synth.load_synthesizer(str(Path(folder) / "model"))
+    if best.checkpoint is not None:
+        with best.checkpoint.as_directory() as folder:
+            model = synth.load_synthesizer(str(Path(folder) / "model"))
+    else:  # a Train-workers trial: TuneReportCallback forwards metrics; the model is in the
+        #   trial's own Ray Train run, in its newest checkpoint
+        model = synth.load_synthesizer(_train_run_model(cfg, best.metrics["trial_id"]))
     record = {"engine": "ray.tune", "config": dataclasses.asdict(cfg), "trial": best.config,
               "scores": {k: v for k, v in best.metrics.items() if isinstance(v, int | float)}}
     version, path = ModelStore(cfg.store).next_version_path(cfg.name)
     model.save(path, extra={"training.json": json_bytes(record)})
     return {"name": cfg.name, "version": version, "path": path}
+
+
+def _train_run_model(cfg: TuneJobConfig, trial_id: str) -> str:
+    from synth.data.io import join, list_dir
+    from synth.errors import SynthError
+
+    run = join(cfg.storage, f"{cfg.run_name}-train", f"trial-{trial_id}")
+    checkpoints = sorted(n for n in list_dir(run)
+                         if n.startswith("checkpoint_") and not n.endswith(".json"))
+    if not checkpoints:
+        raise SynthError(f"the best trial {trial_id} left no checkpoint under {run}")
+    return join(run, checkpoints[-1], "model")
 
 
 def parser() -> argparse.ArgumentParser:

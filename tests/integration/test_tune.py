@@ -63,3 +63,22 @@ def test_optuna_tpe_search_runs_and_registers(ray_local, adult_small, tmp_path, 
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["trials"] == 3 and out["best_config"]["model"] in ("gaussian_copula", "tvae")
     assert len(synth.load_synthesizer("tpe", store=str(tmp_path / "store")).sample(5)) == 5
+
+
+def test_trials_of_two_ray_train_workers_report_through_tune(ray_local, adult_small, tmp_path,
+                                                             capsys):
+    """Each trial is a TorchTrainer of 2 DDP workers inside the Tune function (Train V2 +
+    TuneReportCallback); the objective reaches Tune and the best model is registered."""
+    data = tmp_path / "adult.csv"
+    adult_small.head(1200).to_csv(data, index=False)
+    argv = ["--data", str(data), "--models", "tvae", "--name", "ddp", "--store",
+            str(tmp_path / "store"), "trials=2", "max_epochs=2", "report_every=1",
+            "scheduler=fifo", "workers_per_trial=2", f"storage={tmp_path / 'tune'}",
+            "run_name=ddp", "fixed.tvae.batch_size=300", "validation_rows=200"]
+    assert tune.main(argv) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["trials"] == 2 and 0 < out["best_objective"] <= 1
+    table = pd.read_csv(tmp_path / "tune" / "ddp" / "results.csv")
+    assert table["epoch"].tolist() == [2, 2]
+    assert len(list((tmp_path / "tune").glob("ddp-train/trial-*"))) == 2
+    assert len(synth.load_synthesizer("ddp", store=str(tmp_path / "store")).sample(5)) == 5
