@@ -52,16 +52,11 @@ def train_images_on_ray(cfg: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def train_images_in_process(cfg: Any) -> tuple[Any, dict[str, Any]]:
-    model, images, codes = _prepared(cfg)
-    from synth.data.images import ImageData
+    import synth
+    from synth.data.images import load_images
 
-    model.fit(ImageData(images, model.labels.decode(codes.numpy()) if model.labels.attributes
-                        else _empty(len(images))))
+    data = load_images(cfg.data)
+    model = synth.create_synthesizer(cfg.model, **cfg.params).fit(data)
     return model, {"config": dataclasses.asdict(cfg), "engine": "process",
-                   "history": model.history, "data": {"uri": cfg.data, "images": len(images)}}
-
-
-def _empty(n: int) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame(index=range(n))
+                   "history": model.history, "data": {"uri": cfg.data,
+                                                      "images": len(data.images)}}

@@ -125,7 +125,9 @@ def trial(config: dict[str, Any], train: Any, valid: Any, spec: dict[str, Any]) 
     from synth.models.session import Shard
 
     family = config["model"]
-    fields = synth.create_synthesizer(family).config.__dataclass_fields__
+    from synth.api import synthesizer_class
+
+    fields = synthesizer_class(family).config_cls.__dataclass_fields__
     budget = {k: v for k, v in (("epochs", spec["max_epochs"]), ("seed", spec["seed"]))
               if k in fields}
     params = {**spec["fixed"].get(family, {}), **config.get(family, {}), **budget}

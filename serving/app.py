@@ -186,8 +186,8 @@ class Api:
         try:
             check_size(req, self.settings.max_num_samples)
             version = self.catalog.resolve(name, req.version)
-            info = await asyncio.to_thread(self.catalog.describe, name, version)
-            if info.get("image"):
+            image = await asyncio.to_thread(self.catalog.kind, name, version) == "image"
+            if image:
                 check_size(req, self.settings.max_num_images, "max_num_images")
         except Invalid as exc:
             return JSONResponse(exc.to_json(), status_code=422)
@@ -197,7 +197,7 @@ class Api:
                 "seed": req.seed}
         handle = self.server.options(multiplexed_model_id=model_id(name, version))
         body, media = req.model_dump(), MEDIA_TYPES[req.output_format]
-        whole = req.output_format in ("parquet", "zip") or bool(info.get("image"))
+        whole = req.output_format in ("parquet", "zip") or image
         if whole or req.num_samples <= self.settings.chunk_rows:
             out = await handle.generate.remote(body, head)
             if "error" in out:

@@ -41,6 +41,7 @@ class Catalog:
         self.refresh_s, self.pins = refresh_s, dict(pins or {})
         self._listing: tuple[float, dict[str, list[int]]] | None = None
         self._described: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+        self._kinds: dict[tuple[str, int], str] = {}
         self._cache = cache
 
     def listing(self) -> dict[str, list[int]]:
@@ -64,6 +65,17 @@ class Catalog:
         if want not in versions:
             raise NotFound(f"model {name!r} has no version {want}; versions: {versions}")
         return want
+
+    def kind(self, name: str, version: int) -> str:
+        """"image" or "table", read from the version's config.json (no model is loaded)."""
+        from synth.store import load_json, read_model_dir
+
+        key = (name, version)
+        if key not in self._kinds:
+            path = self.store.resolve(name, version)
+            doc = load_json(read_model_dir(path, ["config.json"])["config.json"], path)
+            self._kinds[key] = doc.get("kind", "table")
+        return self._kinds[key]
 
     def describe(self, name: str, version: int) -> dict[str, Any]:
         key = (name, version)

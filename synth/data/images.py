@@ -6,7 +6,6 @@ resized/cropped to the model size and scaled to [-1, 1] as float32 N x C x S x S
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -219,7 +218,3 @@ def _from_parquet(raw: bytes, size: int | None, uri: str) -> ImageData:
     images = [decode_png(v) for v in df[binary[0]]]
     labels = df.drop(columns=[binary[0], *[c for c in ("image_id",) if c in df.columns]])
     return ImageData(stack(images, size, uri), labels.reset_index(drop=True))
-
-
-def labels_json(labels: pd.DataFrame) -> str:
-    return json.dumps(labels.to_dict(orient="list"), default=str)

@@ -135,10 +135,9 @@ class Synthesizer(ABC):
 
     def _run_network(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """`net(x)` on the sampling device, returned on the CPU."""
-        device = getattr(self, "_sample_device", None)
-        if device is None or device.type == "cpu":
-            return net(x)
-        return net(x.to(device, non_blocking=True)).cpu()
+        from synth.models.session import run_on
+
+        return run_on(getattr(self, "_sample_device", None), net, x)
 
     def span_layout(self) -> SpanLayout:
         """Index tensors of the transformer's output spec (built once per fitted model)."""
@@ -170,7 +169,7 @@ class Synthesizer(ABC):
         cells are unconstrained). `id_offset` numbers id columns from that row on.
         Without a seed there is nothing to reproduce, so a small unconditioned request runs the
         network on the rows asked only, not on a whole block (what serving latency needs)."""
-        tr = self._fitted_transformer()
+        self._fitted_transformer()  # not fitted: say so before anything else
         n = _check_rows(num_rows)
         if batch_size is not None:
             _check_rows(batch_size, "batch_size")
@@ -180,10 +179,7 @@ class Synthesizer(ABC):
                                      f"conditions table ({len(conditions)}): one output row "
                                      "per conditions row")
             return self._sample_table(conditions, seed, batch_size, id_offset)
-        fresh = seed is None
-        seed = secrets.randbits(62) if fresh else _check_seed(seed)
-        conds = parse_conditions(conditions, tr)
-        rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not conds else BLOCK_ROWS
+        conds, seed, rows = self._sampling(n, conditions, seed)
         out = self._sample_rows(n, conds, seed, batch_size or DEFAULT_BATCH, rows)
         return self._fill_ids(out, id_offset)
 
@@ -193,21 +189,28 @@ class Synthesizer(ABC):
                     ) -> Iterator[pd.DataFrame]:
         """`sample` in chunks of at most `chunk_rows` rows, for streaming a large request: the
         chunks concatenated equal `sample(num_rows, conditions, seed)` (ids included)."""
-        tr = self._fitted_transformer()
+        self._fitted_transformer()  # not fitted: say so before anything else
         n, chunk_rows = _check_rows(num_rows), _check_rows(chunk_rows, "chunk_rows")
         if isinstance(conditions, pd.DataFrame):
             df = self.sample(n, conditions, seed)
             for start in range(0, n, chunk_rows):
                 yield df.iloc[start:start + chunk_rows].reset_index(drop=True)
             return
-        fresh = seed is None
-        seed = secrets.randbits(62) if fresh else _check_seed(seed)
-        conds = parse_conditions(conditions, tr)
-        rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not conds else BLOCK_ROWS
+        conds, seed, rows = self._sampling(n, conditions, seed)
         offset = 0
         for part in _rechunk(self._iter_rows(n, conds, seed, chunk_rows, rows), chunk_rows):
             yield self._fill_ids(part, offset)
             offset += len(part)
+
+    def _sampling(self, n: int, conditions: dict[str, Any] | None, seed: int | None
+                  ) -> tuple[list[Condition], int, int]:
+        """(parsed conditions, the seed, rows per block). Without a seed there is nothing to
+        reproduce, so a small unconditioned request runs only its own rows."""
+        fresh = seed is None
+        seed = secrets.randbits(62) if fresh else _check_seed(seed)
+        conds = parse_conditions(conditions, self._fitted_transformer())
+        rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not conds else BLOCK_ROWS
+        return conds, seed, rows
 
     def _sample_rows(self, n: int, conds: list[Condition], seed: int, batch_size: int,
                      rows: int = BLOCK_ROWS) -> pd.DataFrame:

@@ -35,6 +35,15 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def run_on(device: torch.device | None, net: nn.Module, *inputs: torch.Tensor | None
+           ) -> torch.Tensor:
+    """`net(*inputs)` on the sampling device (None or CPU: where it is), returned on the CPU;
+    None inputs pass through."""
+    if device is None or device.type == "cpu":
+        return net(*inputs)
+    return net(*[x if x is None else x.to(device, non_blocking=True) for x in inputs]).cpu()
+
+
 def no_wrap(module: nn.Module) -> nn.Module:
     return module
 

@@ -163,10 +163,10 @@ class ImageGAN:
         return out
 
     def _run(self, net: Generator, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        device = getattr(self, "_sample_device", None)
-        if device is None or device.type == "cpu":
-            return net(z, cond if cond.shape[1] else None)
-        return net(z.to(device), cond.to(device) if cond.shape[1] else None).cpu()
+        from synth.models.session import run_on
+
+        return run_on(getattr(self, "_sample_device", None), net, z,
+                      cond if cond.shape[1] else None)
 
     def to_device(self, device: str | torch.device) -> ImageGAN:
         self._sample_device = torch.device(device)
