@@ -76,8 +76,12 @@ def print_config(cfg: Any) -> None:
     print(json.dumps(dataclasses.asdict(cfg), indent=2, default=str))
 
 
-def start_ray(address: str | None) -> Any:
-    """Connect to a cluster, or start a loopback-only local Ray (never leaves 127.0.0.1)."""
+def start_ray(address: str | None, *, num_cpus: float | None = None,
+              dashboard: bool = False) -> Any:
+    """Connect to a cluster, or start a loopback-only local Ray (never leaves 127.0.0.1) with
+    `num_cpus` logical CPUs (default: the cores) and, with `dashboard`, Ray's dashboard and
+    State API on 127.0.0.1 (Ray Train needs the State API to free the resources of a run
+    whose driver was stopped, e.g. a Tune trial stopped early)."""
     import ray
 
     address = address or os.environ.get("RAY_ADDRESS")
@@ -88,9 +92,24 @@ def start_ray(address: str | None) -> Any:
     else:
         for k, v in LOCAL_RAY_ENV.items():
             os.environ.setdefault(k, v)
+        extra: dict[str, Any] = {}
+        if dashboard:  # the State API of *this* Ray, for its processes too (they inherit the
+            #            environment); auto-detection fails when other Rays run on the machine
+            extra["dashboard_port"] = free_port()
+            os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{extra['dashboard_port']}"
         # "local": always a new loopback instance, never one a `ray start` left on this machine
-        ray.init(address="local", include_dashboard=False, log_to_driver=True)
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
+                 dashboard_host="127.0.0.1", log_to_driver=True, **extra)
     return ray
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_main(fn: Callable[[], int | None]) -> int:

@@ -16,7 +16,9 @@ its config and scores; a results table (every trial: params, scores, epochs, tim
 `<storage>/<run_name>/results.csv` and printed. `resume=true` continues an interrupted search
 (Tuner.restore). A trial runs in one process (`cpus_per_trial`), or with
 `workers_per_trial=N` as a Ray Train run of N DDP workers (a TorchTrainer inside the Tune
-function, which itself takes 0.01 CPU; Train V2 with TuneReportCallback)."""
+function, which itself takes 0.01 CPU; Train V2 with TuneReportCallback). A local Ray gets
+`num_cpus` logical CPUs (default: enough for one trial) and, for Train trials, the dashboard:
+Ray Train frees the workers of a stopped trial through the State API it serves."""
 
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ class TuneJobConfig:
     workers_per_trial: int = 1  # > 1: each trial is a Ray Train run (DDP) of that many workers
     use_gpu: bool = False  # Train workers of a trial take one GPU each
     time_budget_s: float | None = None
+    num_cpus: int | None = None  # logical CPUs of a local Ray; default: cores, or one trial's
     storage: str = "runs/tune"
     run_name: str = "tune"
     name: str | None = None  # register the best model under this name
@@ -76,6 +79,9 @@ class TuneJobConfig:
                 f"smaller than report_every ({self.report_every}): no trial would report")
         require(self.time_budget_s is None or self.time_budget_s >= 30,
                 "time_budget_s is too small for one trial (>= 30 s: Ray and a first report)")
+        require(self.num_cpus is None or self.num_cpus >= self.cpus_per_trial * (
+            self.workers_per_trial + 0.01), f"num_cpus={self.num_cpus} cannot hold one trial "
+            f"({self.workers_per_trial} x {self.cpus_per_trial} CPUs)")
         require(0 < self.validation_fraction < 0.9, "validation_fraction must be in (0, 0.9)")
         unknown = sorted(set(self.weights) - set(METRIC_GROUPS))
         require(not unknown, f"unknown objective score {unknown[:1]}; scores: "
@@ -256,7 +262,12 @@ def results_table(results: Any) -> Any:
     keep = [c for c in df.columns if c.startswith("config/") or c in (
         "trial_id", "objective", "quality", "tstr_ratio", "dcr_ratio", "epoch",
         "time_total_s")]
-    return df[keep].sort_values("objective", ascending=False).reset_index(drop=True)
+    df = df[keep].copy()
+    for col in keep:  # a trial samples every family's space; show only its own family's
+        family = col.split("/")[1] if col.count("/") == 2 else None
+        if family and "config/model" in df.columns:
+            df[col] = df[col].astype(object).where(df["config/model"] == family)
+    return df.sort_values("objective", ascending=False).reset_index(drop=True)
 
 
 def run(cfg: TuneJobConfig) -> dict[str, Any]:
@@ -266,7 +277,7 @@ def run(cfg: TuneJobConfig) -> dict[str, Any]:
     results = build_tuner(cfg, train, valid).fit()
     table = results_table(results)
     write_bytes(join(cfg.storage, cfg.run_name, "results.csv"), table.to_csv(index=False).encode())
-    print(table.to_string(max_colwidth=24))
+    print(table.to_string(max_colwidth=24, na_rep="-"))
     best = results.get_best_result(metric="objective", mode="max", scope="last")
     out = {"trials": len(table), "best_objective": round(float(best.metrics["objective"]), 4),
            "best_config": best.config, "results": join(cfg.storage, cfg.run_name,
@@ -307,6 +318,17 @@ def _train_run_model(cfg: TuneJobConfig, trial_id: str) -> str:
     return join(run, checkpoints[-1], "model")
 
 
+def local_cpus(cfg: TuneJobConfig) -> int:
+    """Logical CPUs for a local Ray: `num_cpus`, else the cores, raised so that one trial (its
+    Train workers and the 0.01-CPU driver) can be scheduled even on a 2-core machine."""
+    import math
+    import os
+
+    one_trial = cfg.cpus_per_trial * cfg.workers_per_trial + (0.01 if cfg.workers_per_trial > 1
+                                                               else 0)
+    return cfg.num_cpus or max(os.cpu_count() or 1, math.ceil(one_trial))
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="synth tune", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -334,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         from jobs.tune_space import param_space
 
         param_space(list(cfg.models), cfg.space, cfg.fixed)  # bad spaces fail before Ray
-        start_ray(args.address)
+        workers = cfg.workers_per_trial > 1
+        start_ray(args.address, num_cpus=local_cpus(cfg), dashboard=workers)
         print(json.dumps(run(cfg), default=str))
 
     return run_main(body)

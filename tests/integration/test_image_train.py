@@ -12,7 +12,8 @@ import pytest
 
 import synth
 from jobs import train
-from tests.conftest import DATA
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture(scope="module")

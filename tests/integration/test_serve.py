@@ -9,6 +9,7 @@ import io as pyio
 import json
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.integration.conftest import _free_port
+from jobs.common import free_port as _free_port
 
 MAX_SAMPLES, CHUNK = 5000, 1000
 
@@ -37,9 +38,9 @@ def _register_digits(store) -> None:
 
     import synth
     from synth.store import ModelStore
-    from tests.conftest import DATA
+    data = Path(__file__).resolve().parents[2] / "data"
 
-    z = np.load(DATA / "mnist5k.npz")
+    z = np.load(data / "mnist5k.npz")
     model = synth.create_synthesizer("cgan", image_size=32, g_features=8, d_features=8,
                                      batch_size=32, epochs=1, snapshot_every=0)
     model.fit(z["images"][::15], pd.DataFrame({"digit": z["labels"][::15]}))

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.integration.conftest import _free_port
+from jobs.common import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

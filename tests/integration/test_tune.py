@@ -1,16 +1,26 @@
 """Ray Tune search on real Adult rows with a real local Ray: ASHA stops weak trials, the best
 model is registered and loads, the results table is written, an interrupted (here: finished)
-search restores with Tuner.restore instead of starting over; bad searches fail before Ray."""
+search restores with Tuner.restore instead of starting over, and so does one killed mid-way;
+trials of Ray Train workers report through Tune and ASHA stops them; bad searches fail before
+Ray."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import synth
 from jobs import tune
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_tiny_search_stops_trials_registers_the_best_and_resumes(ray_local, adult_small,
@@ -82,3 +92,99 @@ def test_trials_of_two_ray_train_workers_report_through_tune(ray_local, adult_sm
     assert table["epoch"].tolist() == [2, 2]
     assert len(list((tmp_path / "tune").glob("ddp-train/trial-*"))) == 2
     assert len(synth.load_synthesizer("ddp", store=str(tmp_path / "store")).sample(5)) == 5
+
+
+def _reports(experiment: Path) -> dict[str, list[int]]:
+    """trial id -> the epochs it reported, in order (each trial's result.json)."""
+    out = {}
+    for path in experiment.glob("*/result.json"):
+        lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        if lines:
+            out[lines[0]["trial_id"]] = [r["epoch"] for r in lines]
+    return out
+
+
+def _recorded(experiment: Path) -> dict[str, tuple[str, int]]:
+    """trial id -> (status, last epoch) in Tune's newest experiment snapshot."""
+    states = sorted(experiment.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    try:
+        doc = json.loads(states[-1].read_text()) if states else {"trial_data": []}
+    except json.JSONDecodeError:  # caught mid-write
+        return {}
+    out = {}
+    for trial, runtime in doc["trial_data"]:
+        trial, runtime = json.loads(trial), json.loads(runtime)
+        out[trial["trial_id"]] = (trial["status"], runtime["last_result"].get("epoch", 0))
+    return out
+
+
+def test_a_search_killed_mid_way_resumes_where_it_stopped(ray_local, adult, tmp_path, capsys):
+    """SIGKILL the search (driver and its own Ray) once Tune has recorded a finished trial and a
+    running one with a checkpoint, then rerun with resume=true: the finished trial is not rerun,
+    the interrupted one continues from its checkpoint, and every trial reaches max_epochs."""
+    data = tmp_path / "adult.csv"
+    adult.head(12000).to_csv(data, index=False)  # ~0.7 s epochs: room to kill mid-trial
+    experiment = tmp_path / "tune" / "k"
+    argv = ["--data", str(data), "--models", "tvae", "--name", "k", "--store",
+            str(tmp_path / "store"), "trials=4", "max_epochs=12", "report_every=1",
+            "scheduler=fifo", f"storage={tmp_path / 'tune'}", "run_name=k",
+            "fixed.tvae.batch_size=50", "validation_rows=200"]
+    # snapshots every 2 s instead of Tune's 10 s, so that the kill lands between two states
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TUNE_GLOBAL_CHECKPOINT_S": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "jobs.tune", *argv], cwd=ROOT, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            state = _recorded(experiment)
+            statuses = {status for status, epoch in state.values() if epoch >= 2}
+            if {"TERMINATED", "RUNNING"} <= statuses:
+                break
+            assert proc.poll() is None, "the search ended before it could be killed"
+            assert time.monotonic() < deadline, "no trial finished in time"
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    before = _reports(experiment)
+    assert tune.main([*argv, "resume=true"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    after = _reports(experiment)
+    assert out["trials"] == 4 and len(after) == 4 and out["version"] == 1
+    assert all(epochs[-1] == 12 for epochs in after.values())
+    for trial, (status, epoch) in state.items():
+        done = before.get(trial, [])  # reported before the kill
+        new = after[trial][len(done):]
+        if status == "TERMINATED":  # not rerun: nothing reported after its last epoch
+            assert after[trial] == list(range(1, 13)) and not new
+        elif status == "RUNNING" and epoch >= 2:  # continued from a checkpoint, not epoch 1
+            assert after[trial][:len(done)] == done
+            assert 1 < new[0] <= epoch + 1 and new == list(range(new[0], 13)), after[trial]
+
+
+def test_asha_stops_trials_of_ray_train_workers_and_frees_them(adult, tmp_path):
+    """The command a user runs on a small machine (its own local Ray, here 8 logical CPUs):
+    ASHA stops Train-worker trials early, and a stopped trial's Ray Train run (controller,
+    DDP workers, placement group) ends with it. 3 trials of 2.01 CPUs fit at once; the 4th
+    can only start once a stopped trial's 2 CPUs are given back, so a leak would hang it."""
+    data = tmp_path / "adult.csv"
+    adult.head(6000).to_csv(data, index=False)
+    argv = ["--data", str(data), "--models", "tvae", "--name", "asha", "--store",
+            str(tmp_path / "store"), "trials=4", "max_epochs=4", "report_every=1",
+            "reduction_factor=2", "workers_per_trial=2", "num_cpus=8",
+            f"storage={tmp_path / 'tune'}", "run_name=asha", "fixed.tvae.batch_size=100",
+            "validation_rows=200"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "jobs.tune", *argv], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=420, start_new_session=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads([x for x in done.stdout.splitlines() if x.startswith('{"trials"')][-1])
+    table = pd.read_csv(tmp_path / "tune" / "asha" / "results.csv")
+    assert out["trials"] == 4 and table["epoch"].max() == 4
+    stopped = table[table["epoch"] < 4]
+    assert len(stopped) >= 1  # ASHA cut at least one trial short
+    for _, row in stopped.iterrows():  # and its Train run stopped too
+        run = tmp_path / "tune" / "asha-train" / f"trial-{row['trial_id']}"
+        assert len([p for p in run.glob("checkpoint_*") if p.is_dir()]) < 4, sorted(run.iterdir())
+    assert len(synth.load_synthesizer("asha", store=str(tmp_path / "store")).sample(5)) == 5

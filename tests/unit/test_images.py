@@ -4,6 +4,7 @@ seeded and chunk-independent) and the image metrics, on the bundled MNIST and te
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,8 @@ import synth
 from synth.data.images import ImageData, crops, encode_png, fit_size, load_images, to_uint8, to_unit
 from synth.errors import ConditionError, DataError
 from synth.metrics.images import fid, inception_score, kid, precision_recall
-from tests.conftest import DATA
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 TINY = {"image_size": 32, "epochs": 1, "batch_size": 32, "g_features": 8, "d_features": 8,
         "snapshot_every": 1}
