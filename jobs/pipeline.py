@@ -1,22 +1,38 @@
-"""The end-to-end job on a local Ray (or a cluster): prepare -> train -> evaluate -> sample.
+"""The end-to-end job: prepare -> train -> evaluate -> register -> sample [-> deploy].
 
     python -m jobs.pipeline --config configs/demo.yaml      # what `make demo` runs
-    synth pipeline --data data/adult_train.csv.gz --model ctgan --rows 10000 params.epochs=20
+    synth pipeline --data data/adult_train.csv.gz --target income --model ctgan --rows 10000
+    ray job submit --working-dir . -- python -m jobs.pipeline --data s3://b/adult.csv \
+        --target income --model ctgan --output s3://b/runs/adult --rows 1000000 --deploy
 
-Everything lands under one run directory (`--output`, local or s3://): the prepared split,
-the model (registered in the store), the evaluation (evaluation/report.json + report.html:
-fidelity, utility against the holdout when a target is set, privacy, detection) and the
-synthetic table. Each stage runs as a Ray task; every stage reruns on each call."""
+Everything lands under one run directory (`--output`, local or s3://; the resolved config in
+`pipeline.json`):
+- prepare: column kinds detected, a train/holdout split (stratified on the target) in
+  `prepared/`;
+- train: Ray Train (`num_workers` DDP workers, checkpoints in `train/`) for ctgan/tvae, one
+  Ray task for the others; the model in `model/`;
+- evaluate: `evaluation/report.json` + `report.html` (fidelity, utility against the holdout
+  when a target is set, privacy, detection);
+- register: the evaluated model as the next version of `--name` in the store (`--store`,
+  default `<output>/models`), with training.json and evaluation.json;
+- sample: `--rows` rows with Ray Data to the Parquet prefix `synthetic/`;
+- deploy (`--deploy`): the Ray Serve HTTP app over the store. On a local Ray the command then
+  serves until Ctrl-C; on a cluster the app stays up after the job ends.
+Each stage records a completion marker with its config hash under `_stages/`; a rerun skips
+the stages whose marker, hash and outputs are there, and reruns a changed stage and those
+after it. On a multi-node cluster give `--output` (and `--store`) on S3 so that every node
+sees them. `--no-ray` runs every stage in this process (sampling to one Parquet file)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
-from jobs.sample import SampleConfig, sample_to_file
-from jobs.train import TrainConfig, fit_and_save
+from jobs.stages import Stages
 from synth.config import require
 from synth.errors import ConfigError
 
@@ -33,11 +49,27 @@ class PipelineConfig:
     rows: int = 10_000
     holdout_fraction: float = 0.2
     seed: int = 0
+    num_workers: int = 1  # Ray Train workers (ctgan, tvae)
+    use_gpu: bool = False
+    rows_per_file: int = 500_000  # sample: rows per Parquet part
+    concurrency: int = 2  # sample: generating actors
+    deploy: bool = False  # serve the model over HTTP (Ray Serve) at the end
+    host: str = "127.0.0.1"  # deploy: HTTP host (0.0.0.0 on a cluster behind a firewall)
+    port: int = 8000  # deploy: HTTP port
 
     def validate(self) -> None:
         require(bool(self.data), "data is required: --data FILE")
         require(0.0 < self.holdout_fraction < 0.9, "holdout_fraction must be in (0, 0.9)")
         require(self.rows >= 1, "rows must be >= 1")
+        require(self.num_workers >= 1, "num_workers must be >= 1")
+        require(1 <= self.port <= 65535, f"port must be a TCP port, got {self.port}")
+
+    @property
+    def store_root(self) -> str:
+        from synth.data.io import is_s3, join
+
+        root = self.store or join(self.output, "models")
+        return root if is_s3(root) else str(Path(root).absolute())
 
 
 def prepare(cfg: PipelineConfig) -> dict[str, str]:
@@ -64,6 +96,41 @@ def prepare(cfg: PipelineConfig) -> dict[str, str]:
     return paths
 
 
+def train(cfg: PipelineConfig, paths: dict[str, str], run_name: str, ray: Any | None
+          ) -> dict[str, Any]:
+    """Ray Train for models that train in epochs, else one Ray task (or this process); the
+    model goes to `<output>/model` (registered after its evaluation)."""
+    from jobs.train import TrainConfig, fit_and_save, train_on_ray_train, trains_in_epochs
+    from synth.data.io import join
+
+    tc = TrainConfig(data=paths["train"], model=cfg.model, params=cfg.params,
+                     metadata=paths["metadata"], output=join(cfg.output, "model"),
+                     num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
+                     storage=join(cfg.output, "train"), run_name=run_name)
+    if ray is None:
+        out = fit_and_save(tc)
+    elif trains_in_epochs(cfg.model):
+        out = train_on_ray_train(tc)
+    else:
+        out = ray.get(ray.remote(num_gpus=1 if cfg.use_gpu else 0)(fit_and_save).remote(tc))
+    return {"model": out["output"]}
+
+
+def register(cfg: PipelineConfig, model_dir: str, scores: dict[str, Any]) -> dict[str, Any]:
+    """The evaluated model as the next version of `name` in the store, with its training
+    record and evaluation scores."""
+    import synth
+    from synth.data.io import join, read_bytes
+    from synth.store import ModelStore, json_bytes
+
+    model = synth.load_synthesizer(model_dir)
+    extra = {"training.json": read_bytes(join(model_dir, "training.json")),
+             "evaluation.json": json_bytes(scores)}
+    version, path = ModelStore(cfg.store_root).next_version_path(cfg.name)
+    model.save(path, extra=extra)
+    return {"name": cfg.name, "version": version, "path": path}
+
+
 def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: str | None,
              seed: int) -> dict[str, Any]:
     """The full evaluation (synth.evaluate) of as many fresh rows as the training set has,
@@ -76,31 +143,102 @@ def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: st
     synthetic = model.sample(len(real), seed=seed + 1)
     report = synth.evaluate(real, synthetic, metadata=model.metadata, target=target,
                             holdout=holdout, seed=seed)
-    return {"scores": report.scores, "files": report.save(report_dir)}
+    headline = ("quality", "column_shapes", "tstr_ratio", "dcr_ratio", "detection_auc")
+    files = report.save(report_dir)
+    return {"report": files["json"], "report_html": files["html"],
+            **{k: round(float(report.scores[k]), 4) for k in headline if k in report.scores}}
 
 
-def run(cfg: PipelineConfig, ray: Any | None) -> dict[str, Any]:
+def sample(cfg: PipelineConfig, model_path: str, ray: Any | None) -> dict[str, Any]:
+    """Ray Data writes the Parquet prefix `synthetic/` (rerun-safe); without Ray, one file."""
+    from jobs.sample import SampleConfig, sample_to_file
     from synth.data.io import join
 
-    def call(fn, *args):
+    if ray is None:
+        sc = SampleConfig(model=model_path, rows=cfg.rows, seed=cfg.seed,
+                          output=join(cfg.output, "synthetic.parquet"))
+        out = sample_to_file(sc)
+        return {"synthetic": out["output"], "rows": out["rows"], "check": out["output"]}
+    from jobs.sample_stream import sample_to_prefix
+
+    sc = SampleConfig(model=model_path, rows=cfg.rows, seed=cfg.seed, overwrite=True,
+                      output=join(cfg.output, "synthetic"), rows_per_file=cfg.rows_per_file,
+                      concurrency=cfg.concurrency)
+    out = sample_to_prefix(sc, None)
+    return {"synthetic": sc.output, "rows": out["rows"],
+            "check": join(sc.output, "_manifest.json")}
+
+
+def deploy(cfg: PipelineConfig) -> dict[str, Any]:
+    """Ray Serve app over the store at http://host:port; returns once the model answers."""
+    import json
+    import time
+    import urllib.request
+
+    from ray import serve
+
+    from serving.app import build_app
+
+    app = build_app({"store": cfg.store_root})
+    serve.start(http_options={"host": cfg.host, "port": cfg.port})
+    serve.run(app, name="raysynth", route_prefix="/")
+    local = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
+    url = f"http://{local}:{cfg.port}/v1/models/{cfg.name}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                info = json.loads(r.read())
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(1)
+    return {"endpoint": f"http://{cfg.host}:{cfg.port}", "served_versions": info["versions"],
+            "try": f"curl -s -X POST {url}/generate -H 'content-type: application/json' "
+                   "-d '{\"num_samples\": 5, \"seed\": 7}'"}
+
+
+def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any]:
+    import dataclasses
+
+    from synth.data.io import fingerprint, join, write_bytes
+    from synth.store import COMPLETE, json_bytes
+
+    def task(fn, *args):
         return fn(*args) if ray is None else ray.get(ray.remote(fn).remote(*args))
 
-    paths = call(prepare, cfg)
-    store = cfg.store or join(cfg.output, "models")
-    train_cfg = TrainConfig(data=paths["train"], model=cfg.model, params=cfg.params,
-                            metadata=paths["metadata"], store=store, name=cfg.name)
-    trained = call(fit_and_save, train_cfg)
-    evaluated = call(evaluate, trained["path"], paths, join(cfg.output, "evaluation"),
-                     cfg.target, cfg.seed)
-    scores = evaluated["scores"]
-    synthetic = join(cfg.output, "synthetic.parquet")
-    call(sample_to_file, SampleConfig(model=trained["path"], rows=cfg.rows, output=synthetic,
-                                      seed=cfg.seed))
-    headline = ("quality", "column_shapes", "tstr_ratio", "dcr_ratio", "detection_auc")
-    return {"model": trained["path"], "version": trained["version"],
-            "report": evaluated["files"]["json"], "report_html": evaluated["files"]["html"],
-            **{k: round(scores[k], 4) for k in headline if k in scores},
-            "synthetic": synthetic, "rows": cfg.rows}
+    write_bytes(join(cfg.output, "pipeline.json"), json_bytes(dataclasses.asdict(cfg)))
+    stages = Stages(cfg.output, log)
+    paths = stages.run(
+        "prepare", {"data": cfg.data, "data_fingerprint": fingerprint(cfg.data),
+                    "target": cfg.target, "holdout_fraction": cfg.holdout_fraction,
+                    "seed": cfg.seed},
+        lambda h: task(prepare, cfg), lambda out: list(out.values()))
+    trained = stages.run(
+        "train", {"model": cfg.model, "params": cfg.params, "num_workers": cfg.num_workers},
+        lambda h: train(cfg, paths, f"{cfg.name}-{h}", ray),
+        lambda out: [join(out["model"], COMPLETE)])
+    scores = stages.run(
+        "evaluate", {"target": cfg.target, "seed": cfg.seed},
+        lambda h: task(evaluate, trained["model"], paths, join(cfg.output, "evaluation"),
+                       cfg.target, cfg.seed), lambda out: [out["report"]])
+    model = stages.run(
+        "register", {"name": cfg.name, "store": cfg.store_root},
+        lambda h: task(register, cfg, trained["model"], scores),
+        lambda out: [join(out["path"], COMPLETE)])
+    synthetic = stages.run(
+        "sample", {"rows": cfg.rows, "seed": cfg.seed, "rows_per_file": cfg.rows_per_file,
+                   "ray": ray is not None},
+        lambda h: sample(cfg, model["path"], ray), lambda out: [out["check"]])
+    result = {**{k: model[k] for k in ("name", "version", "path")},
+              **scores, **{k: synthetic[k] for k in ("synthetic", "rows")},
+              "ran": ",".join(stages.ran) or "nothing (all stages done before)"}
+    if cfg.deploy:
+        if ray is None:
+            raise ConfigError("--deploy needs Ray (Ray Serve): drop --no-ray")
+        result.update(deploy(cfg))
+    return result
 
 
 def parser() -> argparse.ArgumentParser:
@@ -112,28 +250,52 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--rows", type=int, help="synthetic rows to write")
     ap.add_argument("--output", help="run directory (local or s3://)")
     ap.add_argument("--store", help="model store root (default <output>/models)")
+    ap.add_argument("--name", help="register the model under this name")
     ap.add_argument("--seed", type=int)
+    ap.add_argument("--deploy", action="store_true", help="serve the model with Ray Serve")
     add_common_args(ap)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
 
     def body() -> None:
         flags = {"data": args.data, "target": args.target, "model": args.model,
                  "rows": args.rows, "output": args.output, "store": args.store,
-                 "seed": args.seed}
+                 "name": args.name, "seed": args.seed, "deploy": True if args.deploy else None}
         cfg = load_config(PipelineConfig, args.config, flags, args.overrides)
         if args.dry_run:
             print_config(cfg)
             return
+        from jobs.image_train import is_image_model
+
+        if is_image_model(cfg.model):
+            raise ConfigError(f"the pipeline is for tables; {cfg.model!r} is an image model "
+                              "(use synth train / synth evaluate-images / synth sample)")
+        on_cluster = bool(args.address or os.environ.get("RAY_ADDRESS"))
         result = run(cfg, None if args.no_ray else start_ray(args.address))
         print("pipeline done:")
         for key, value in result.items():
             print(f"  {key:14s} {value}")
+        if cfg.deploy and not on_cluster:
+            _serve_until_interrupted()
 
     return run_main(body)
+
+
+def _serve_until_interrupted() -> None:
+    """A local Ray ends with this process: keep it (and the endpoint) up until Ctrl-C."""
+    import time
+
+    print("serving; Ctrl-C stops", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        from ray import serve
+
+        serve.shutdown()
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
 
     def body() -> None:
         flags = {"model": args.model, "version": args.version, "store": args.store,

@@ -343,7 +343,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
 
     def body() -> None:
         models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None

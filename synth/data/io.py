@@ -47,6 +47,24 @@ def exists(uri: str) -> bool:
     return fs.get_file_info(path).type != pafs.FileType.NotFound
 
 
+def fingerprint(uri: str) -> str:
+    """A digest of a file's or a folder's/prefix's (recursive) names, sizes and modification
+    times: it changes when the data changes, without reading the data."""
+    import hashlib
+
+    fs, path = filesystem(uri)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.NotFound:
+        raise FileNotFoundError(f"{uri}: no such file or prefix")
+    infos = [info] if info.type == pafs.FileType.File else sorted(
+        fs.get_file_info(pafs.FileSelector(path, recursive=True)), key=lambda i: i.path)
+    h = hashlib.sha256()
+    for i in infos:
+        stamp = i.mtime.timestamp() if i.mtime is not None else ""
+        h.update(f"{i.path[len(path):]}|{i.size}|{stamp}\n".encode())
+    return h.hexdigest()[:16]
+
+
 def read_bytes(uri: str) -> bytes:
     fs, path = filesystem(uri)
     try:

@@ -7,7 +7,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +16,7 @@ from pathlib import Path
 import pytest
 
 from jobs.common import LOCAL_RAY_ENV
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from jobs.common import free_port as _free_port
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +62,9 @@ def ray_head():
     the session's Ray. Stopped by ending that process group (never a bare `ray stop`, which would
     end every Ray on the machine)."""
     token = secrets.token_hex(32)
-    env = {**os.environ, **LOCAL_RAY_ENV, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
+    venv_bin = str(Path(sys.executable).parent)  # a job's `python -m ...` is this venv's
+    env = {**os.environ, **LOCAL_RAY_ENV, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token,
+           "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
     ports = {flag: _free_port() for flag in (
         "port", "dashboard-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
         "metrics-export-port", "runtime-env-agent-port", "ray-client-server-port",

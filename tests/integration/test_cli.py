@@ -91,7 +91,7 @@ def test_pipeline_on_a_real_local_ray(small_csv, tmp_path):
     out = run("pipeline", "--data", str(small_csv), "--target", "income", "--model",
               "gaussian_copula", "--rows", "2000", "--output", str(tmp_path / "run"))
     assert "pipeline done" in out.stdout
-    synthetic = pd.read_parquet(tmp_path / "run" / "synthetic.parquet")
+    synthetic = pd.read_parquet(tmp_path / "run" / "synthetic")  # Ray Data parts
     assert len(synthetic) == 2000
     report = json.loads((tmp_path / "run" / "evaluation" / "report.json").read_text())
     assert report["scores"]["column_shapes"] > 0.9
