@@ -240,8 +240,10 @@ def build_tuner(cfg: TuneJobConfig, train: Any, valid: Any) -> Any:
 
 
 def _search(cfg: TuneJobConfig) -> Any:
-    if cfg.search == "random":
-        return None
+    if cfg.search == "random":  # seeded: the same config draws the same trial parameters
+        from ray.tune.search.basic_variant import BasicVariantGenerator
+
+        return BasicVariantGenerator(random_state=cfg.seed)
     try:
         from ray.tune.search.optuna import OptunaSearch
     except ImportError:

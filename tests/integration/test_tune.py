@@ -167,11 +167,12 @@ def test_asha_stops_trials_of_ray_train_workers_and_frees_them(adult, tmp_path):
     """The command a user runs on a small machine (its own local Ray, here 8 logical CPUs):
     ASHA stops Train-worker trials early, and a stopped trial's Ray Train run (controller,
     DDP workers, placement group) ends with it. 3 trials of 2.01 CPUs fit at once; the 4th
-    can only start once a stopped trial's 2 CPUs are given back, so a leak would hang it."""
+    and 5th can only start once a stopped trial's 2 CPUs are given back, so a leak would hang
+    them."""
     data = tmp_path / "adult.csv"
     adult.head(6000).to_csv(data, index=False)
     argv = ["--data", str(data), "--models", "tvae", "--name", "asha", "--store",
-            str(tmp_path / "store"), "trials=4", "max_epochs=4", "report_every=1",
+            str(tmp_path / "store"), "trials=5", "max_epochs=4", "report_every=1",
             "reduction_factor=2", "workers_per_trial=2", "num_cpus=8",
             f"storage={tmp_path / 'tune'}", "run_name=asha", "fixed.tvae.batch_size=100",
             "validation_rows=200"]
@@ -181,7 +182,7 @@ def test_asha_stops_trials_of_ray_train_workers_and_frees_them(adult, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads([x for x in done.stdout.splitlines() if x.startswith('{"trials"')][-1])
     table = pd.read_csv(tmp_path / "tune" / "asha" / "results.csv")
-    assert out["trials"] == 4 and table["epoch"].max() == 4
+    assert out["trials"] == 5 and table["epoch"].max() == 4
     stopped = table[table["epoch"] < 4]
     assert len(stopped) >= 1  # ASHA cut at least one trial short
     for _, row in stopped.iterrows():  # and its Train run stopped too
