@@ -62,6 +62,28 @@ def load_config(cls: type[C], config_file: str | None, flags: dict[str, Any],
     return build_config(cls, doc, where="job config")
 
 
+class _JobParser(argparse.ArgumentParser):
+    """`key=value` overrides may stand anywhere among the flags (`a=1 --deploy b=2`)."""
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:
+        return self.parse_intermixed_args(args, namespace)
+
+
+def job_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of a job command: its module docstring as help, laid out as written."""
+    return _JobParser(prog=prog, description=doc,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def run_in_task(fn: Callable[[Any], Any], cfg: Any, args: argparse.Namespace,
+                num_cpus: float = 1.0, num_gpus: float = 0) -> Any:
+    """`fn(cfg)` in this process with --no-ray, else as one task on the job's Ray."""
+    if args.no_ray:
+        return fn(cfg)
+    ray = start_ray(args.address)
+    return ray.get(ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(fn).remote(cfg))
+
+
 def add_common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--config", help="YAML job config; key=value arguments override it")
     ap.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, else a local "

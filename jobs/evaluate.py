@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
+from jobs.common import add_common_args, job_parser, load_config, print_config, run_main, start_ray
 from synth.config import require
 
 
@@ -70,8 +70,7 @@ def evaluate_on_ray(cfg: EvaluateConfig) -> dict[str, Any]:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="synth evaluate", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = job_parser("synth evaluate", __doc__)
     ap.add_argument("--real", help="real (training) data: CSV/Parquet file or Parquet prefix")
     ap.add_argument("--synthetic", help="synthetic data: CSV/Parquet file or Parquet prefix")
     ap.add_argument("--holdout", help="real rows the model never saw (utility, privacy)")
@@ -84,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
+    args = parser().parse_args(argv)
 
     def body() -> None:
         flags = {"real": args.real, "synthetic": args.synthetic, "holdout": args.holdout,

@@ -20,7 +20,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
+from jobs.common import (
+    add_common_args,
+    job_parser,
+    load_config,
+    print_config,
+    run_in_task,
+    run_main,
+)
 from synth.config import require
 
 
@@ -91,8 +98,7 @@ def render(doc: dict[str, Any], grids: dict[str, bytes]) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="synth evaluate-images", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = job_parser("synth evaluate-images", __doc__)
     ap.add_argument("--real", help="real images: folder, .npz, .csv or .parquet")
     ap.add_argument("--model", help="image model directory or model-store name")
     ap.add_argument("--version", type=int, help="model-store version (default: newest)")
@@ -105,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
+    args = parser().parse_args(argv)
 
     def body() -> None:
         flags = {"real": args.real, "model": args.model, "version": args.version,
@@ -115,12 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
-        if args.no_ray:
-            result = evaluate(cfg)
-        else:
-            ray = start_ray(args.address)
-            result = ray.get(ray.remote(num_cpus=cfg.num_cpus)(evaluate).remote(cfg))
-        print(json.dumps(result))
+        print(json.dumps(run_in_task(evaluate, cfg, args, num_cpus=cfg.num_cpus)))
 
     return run_main(body)
 

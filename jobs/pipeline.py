@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
+from jobs.common import add_common_args, job_parser, load_config, print_config, run_main, start_ray
 from jobs.stages import Stages
 from synth.config import require
 from synth.errors import ConfigError
@@ -242,8 +242,7 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="synth pipeline", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = job_parser("synth pipeline", __doc__)
     ap.add_argument("--data", help="input table (CSV/Parquet, local or s3://)")
     ap.add_argument("--target", help="target column (stratifies the holdout split)")
     ap.add_argument("--model", help="synthesizer name")
@@ -258,7 +257,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
+    args = parser().parse_args(argv)
 
     def body() -> None:
         flags = {"data": args.data, "target": args.target, "model": args.model,

@@ -26,7 +26,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
+from jobs.common import (
+    add_common_args,
+    job_parser,
+    load_config,
+    print_config,
+    run_in_task,
+    run_main,
+    start_ray,
+)
 from synth.config import require
 from synth.errors import ConditionError, ConfigError
 
@@ -110,8 +118,7 @@ def sample_to_file(cfg: SampleConfig) -> dict[str, Any]:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="synth sample", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = job_parser("synth sample", __doc__)
     ap.add_argument("--model", help="model directory or model-store name")
     ap.add_argument("--version", type=int, help="model-store version (default: newest)")
     ap.add_argument("--store", help="model store root")
@@ -131,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
+    args = parser().parse_args(argv)
 
     def body() -> None:
         flags = {"model": args.model, "version": args.version, "store": args.store,
@@ -150,11 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             conditions = read_conditions(cfg.conditions)
             start_ray(args.address)  # Ray Data generates the files (also with --no-ray)
             result = sample_to_prefix(cfg, conditions)
-        elif args.no_ray:
-            result = sample_to_file(cfg)
         else:
-            ray = start_ray(args.address)
-            result = ray.get(ray.remote(num_cpus=cfg.num_cpus)(sample_to_file).remote(cfg))
+            result = run_in_task(sample_to_file, cfg, args, num_cpus=cfg.num_cpus)
         print(json.dumps(result))
 
     return run_main(body)

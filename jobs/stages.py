@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synth.data.io import exists, join, read_bytes, write_bytes
+from synth.store import json_bytes
 
 MARKERS = "_stages"
 
@@ -49,7 +50,7 @@ class Stages:
         record = {"stage": stage, "config_hash": self.hash, "inputs": inputs,
                   "outputs": outputs, "seconds": seconds,
                   "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        write_bytes(self.marker(stage), json.dumps(record, indent=2, default=str).encode())
+        write_bytes(self.marker(stage), json_bytes(record))
         self.ran.append(stage)
         self.log(f"{stage:9s} done in {seconds} s")
         return outputs

@@ -25,7 +25,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
+from jobs.common import (
+    add_common_args,
+    job_parser,
+    load_config,
+    print_config,
+    run_in_task,
+    run_main,
+    start_ray,
+)
 from synth.config import require
 from synth.errors import ConfigError
 
@@ -160,8 +168,7 @@ def _read_metadata(path: str | None) -> dict | None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="synth train", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = job_parser("synth train", __doc__)
     ap.add_argument("--data", help="training table: CSV/Parquet file or Parquet prefix")
     ap.add_argument("--model", help="synthesizer name (see `synth models`)")
     ap.add_argument("--output", help="model directory to write (local or s3://)")
@@ -177,7 +184,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
+    args = parser().parse_args(argv)
 
     def body() -> None:
         params = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,
@@ -202,16 +209,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train and a model that "
                               f"trains in epochs (ctgan, tvae); {cfg.model!r}"
                               + (" with --no-ray" if args.no_ray else " fits in one process"))
-        if args.no_ray:
-            result = fit_and_save(cfg)
-        elif epochs:
+        if epochs and not args.no_ray:
             start_ray(args.address)
             result = train_on_ray_train(cfg)
         else:
-            ray = start_ray(args.address)
-            task = ray.remote(num_cpus=cfg.num_cpus, num_gpus=1 if cfg.use_gpu else 0)(
-                fit_and_save)
-            result = ray.get(task.remote(cfg))
+            result = run_in_task(fit_and_save, cfg, args, num_cpus=cfg.num_cpus,
+                                 num_gpus=1 if cfg.use_gpu else 0)
         print(json.dumps(result, default=str))
 
     return run_main(body)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.common import add_common_args, load_config, print_config, run_main, start_ray
+from jobs.common import add_common_args, job_parser, load_config, print_config, run_main, start_ray
 from synth.config import require
 
 METRIC_GROUPS = {"quality": "fidelity", "column_shapes": "fidelity",
@@ -332,8 +332,7 @@ def local_cpus(cfg: TuneJobConfig) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="synth tune", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = job_parser("synth tune", __doc__)
     ap.add_argument("--data", help="training table (CSV/Parquet, local or s3://)")
     ap.add_argument("--models", help="model families to search, comma-separated "
                     "(ctgan,tvae,gaussian_copula)")
@@ -345,7 +344,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
+    args = parser().parse_args(argv)
 
     def body() -> None:
         models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None

@@ -15,15 +15,15 @@ def model_space(family: str, override: dict[str, Any] | None, fixed: dict[str, A
                 ) -> dict[str, dict]:
     """The plain space of `family`: its declared one, replaced per key by `override`, minus
     the budget keys and the `fixed` ones; unknown names are refused."""
-    import synth
+    from synth.api import synthesizer_class
 
-    model = synth.create_synthesizer(family)
-    names = {f.name for f in dataclasses.fields(model.config)}
+    config = synthesizer_class(family).config_cls  # the family's config, no model built
+    names = {f.name for f in dataclasses.fields(config)}
     for key in [*(override or {}), *fixed]:
         if key not in names:
             raise ConfigError(f"unknown {family} parameter {key!r} in the search; parameters: "
                               f"{', '.join(sorted(names))}")
-    declared = getattr(model.config, "search_space", lambda: {})()
+    declared = getattr(config, "search_space", lambda: {})()
     space = {**declared, **(override or {})}
     return {k: v for k, v in space.items() if k not in BUDGET_KEYS and k not in fixed}
 

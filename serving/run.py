@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from jobs.common import parse_overrides, run_main, start_ray
+from jobs.common import job_parser, parse_overrides, run_main, start_ray
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="synth serve", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = job_parser("synth serve", __doc__)
     ap.add_argument("--store", help="model store root (default RAYSYNTH_STORE, else ./models)")
     ap.add_argument("--host", default="127.0.0.1",
                     help="HTTP host (default loopback; 0.0.0.0 to listen on every interface)")
@@ -26,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_intermixed_args(argv)  # key=value anywhere among the flags
+    args = parser().parse_args(argv)
 
     def body() -> None:
         from ray import serve
