@@ -6,7 +6,7 @@ Throughput is training rows per second per epoch (rows all ranks consumed / epoc
 median over epochs after the first. Quality is sdmetrics' QualityReport of as many sampled
 rows as the training set has, against it; mean over seeds. Same per-worker batch (500) and
 epochs everywhere, so 2 workers take half the optimizer steps of 1 worker per epoch with a
-global batch twice as large (see jobs/distributed.py: learning rates are not rescaled).
+global batch twice as large (see synth/models/session.py: learning rates are not rescaled).
 
     python benchmarks/train_scaling.py --epochs 10 --seeds 0 1 2
 """
@@ -46,15 +46,16 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
 
 
 def ray_train(workers: int, epochs: int, seed: int, storage: str) -> dict:
-    from jobs.distributed import fit_distributed
-    from jobs.train import TrainConfig
+    from jobs.common import resolve_params
+    from jobs.ray_train.tables import fit_tables
+    from jobs.train import TrainConfig, trainer_spec
 
-    cfg = TrainConfig(data=str(DATA), model="ctgan", output="unused", num_workers=workers,
-                      params={"epochs": epochs, "seed": seed, "batch_size": 500},
-                      storage=storage, run_name=f"scale-{workers}-{seed}",
-                      checkpoint_every=epochs)
+    cfg = resolve_params(TrainConfig(
+        data=str(DATA), model="ctgan", output="unused", num_workers=workers,
+        params={"epochs": epochs, "seed": seed, "batch_size": 500}, storage=storage,
+        run_name=f"scale-{workers}-{seed}", checkpoint_every=epochs))
     start = time.perf_counter()
-    model, result, _ = fit_distributed(cfg, None)
+    model, result, _ = fit_tables(cfg, None, trainer_spec(cfg))
     wall = time.perf_counter() - start
     history = result.metrics["history"]
     rates = [h["rows_per_s"] for h in history[1:]] or [history[0]["rows_per_s"]]

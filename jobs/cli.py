@@ -5,7 +5,7 @@
     synth evaluate fidelity/utility/privacy report          (jobs.evaluate)
     synth evaluate-images  FID/KID/IS/PR/PPL report of an image model (jobs.evaluate_images)
     synth pipeline prepare -> train -> evaluate -> sample    (jobs.pipeline)
-    synth serve    the HTTP app on Ray Serve                 (serving.run)
+    synth serve    the HTTP app on Ray Serve                 (jobs.serve)
     synth tune     hyperparameter search with Ray Tune       (jobs.tune)
     synth models   list model families and stored models
 
@@ -15,12 +15,18 @@ unless --address (or RAY_ADDRESS) names a cluster; --no-ray runs in this process
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
 
+import synth
+from jobs.common import run_main
+from synth.data.transformer import TransformerParams
+from synth.store import ModelStore
+
 COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "evaluate": "jobs.evaluate",
             "evaluate-images": "jobs.evaluate_images", "tune": "jobs.tune",
-            "pipeline": "jobs.pipeline", "serve": "serving.run"}
+            "pipeline": "jobs.pipeline", "serve": "jobs.serve"}
 
 
 def models_main(argv: list[str]) -> int:
@@ -30,12 +36,6 @@ def models_main(argv: list[str]) -> int:
     ap.add_argument("--params", metavar="FAMILY", help="print a family's hyperparameters and "
                     "their defaults (the keys of params.<name>=value)")
     args = ap.parse_args(argv)
-    import dataclasses
-
-    import synth
-    from synth.data.transformer import TransformerParams
-    from synth.store import ModelStore
-
     if args.params:
         config = synth.create_synthesizer(args.params).config
         shared = TransformerParams.__dataclass_fields__  # printed after the model's own
@@ -58,8 +58,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "models":
-        from jobs.common import run_main
-
         return run_main(lambda: models_main(rest))
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}; commands: "

@@ -8,13 +8,16 @@ import argparse
 import dataclasses
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import yaml
 
+from synth.api import synthesizer_class
 from synth.config import build_config
+from synth.data.io import read_bytes
 from synth.errors import ConfigError, SynthError
 
 C = TypeVar("C")
@@ -60,6 +63,24 @@ def load_config(cls: type[C], config_file: str | None, flags: dict[str, Any],
     doc = deep_merge(doc, {k: v for k, v in flags.items() if v is not None})
     doc = deep_merge(doc, parse_overrides(overrides))
     return build_config(cls, doc, where="job config")
+
+
+def read_metadata(path: str | None) -> dict | None:
+    """A JSON/YAML file of column kinds (ours or SDV's format), or None."""
+    if not path:
+        return None
+    try:
+        return yaml.safe_load(read_bytes(path))
+    except FileNotFoundError:
+        raise ConfigError(f"metadata file {path!r} does not exist") from None
+
+
+def resolve_params(cfg: C) -> C:
+    """The job config with `params` replaced by the model family's full typed config (every
+    parameter, defaults filled in): a typo such as `params.epoch=5` fails here, before data is
+    read or Ray is started, with a "did you mean", and --dry-run shows what will run."""
+    family = synthesizer_class(cfg.model)  # type: ignore[attr-defined]
+    return dataclasses.replace(cfg, params=family.resolve_params(cfg.params))  # type: ignore
 
 
 class _JobParser(argparse.ArgumentParser):
@@ -127,8 +148,6 @@ def start_ray(address: str | None, *, num_cpus: float | None = None,
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

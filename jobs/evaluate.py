@@ -20,8 +20,20 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.common import add_common_args, job_parser, load_config, print_config, run_main, start_ray
+from jobs.common import (
+    add_common_args,
+    job_parser,
+    load_config,
+    print_config,
+    read_metadata,
+    run_main,
+    start_ray,
+)
+from jobs.ray_data.stats import evaluate_streams
 from synth.config import require
+from synth.data.io import read_table
+from synth.metrics.evaluate import evaluate, make_config
+from synth.metrics.report import plain
 
 
 @dataclass(frozen=True)
@@ -44,28 +56,17 @@ class EvaluateConfig:
         require(self.batch_rows >= 1000, "batch_rows must be >= 1000")
 
 
-def _read_metadata(path: str | None):
-    from jobs.train import _read_metadata as read
-
-    return read(path)
-
-
 def evaluate_in_process(cfg: EvaluateConfig) -> dict[str, Any]:
     """--no-ray: read the files with pandas and call synth.evaluate."""
-    import synth
-    from synth.data.io import read_table
-
     holdout = read_table(cfg.holdout) if cfg.holdout else None
-    report = synth.evaluate(read_table(cfg.real), read_table(cfg.synthetic),
-                            metadata=_read_metadata(cfg.metadata), target=cfg.target,
+    report = evaluate(read_table(cfg.real), read_table(cfg.synthetic),
+                            metadata=read_metadata(cfg.metadata), target=cfg.target,
                             holdout=holdout, config=cfg.settings)
     return {"scores": report.scores, "files": report.save(cfg.output)}
 
 
 def evaluate_on_ray(cfg: EvaluateConfig) -> dict[str, Any]:
-    from jobs.streaming import evaluate_streams
-
-    report = evaluate_streams(cfg, _read_metadata(cfg.metadata))
+    report = evaluate_streams(cfg, read_metadata(cfg.metadata))
     return {"scores": report.scores, "files": report.save(cfg.output)}
 
 
@@ -91,8 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed is not None:
             args.overrides.append(f"settings.seed={args.seed}")
         cfg = load_config(EvaluateConfig, args.config, flags, args.overrides)
-        from synth.metrics.evaluate import make_config
-
         make_config(cfg.settings)  # reject bad settings before any data is read
         if args.dry_run:
             print_config(cfg)
@@ -102,8 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             start_ray(args.address)
             result = evaluate_on_ray(cfg)
-        from synth.metrics.report import plain
-
         print(json.dumps(plain({"scores": result["scores"], "files": result["files"]})))
 
     return run_main(body)

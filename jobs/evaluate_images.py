@@ -28,7 +28,12 @@ from jobs.common import (
     run_in_task,
     run_main,
 )
+from synth.api import load_synthesizer
 from synth.config import require
+from synth.data.images import load_images
+from synth.data.io import join, write_bytes
+from synth.errors import ConfigError
+from synth.metrics.image_report import evaluate_images
 
 
 @dataclass(frozen=True)
@@ -54,14 +59,8 @@ class ImageEvalConfig:
 
 
 def evaluate(cfg: ImageEvalConfig) -> dict[str, Any]:
-    import synth
-    from synth.data.images import load_images
-    from synth.data.io import join, write_bytes
-    from synth.errors import ConfigError
-    from synth.metrics.image_report import evaluate_images
-
-    model = synth.load_synthesizer(cfg.model, version=cfg.version, store=cfg.store)
-    if getattr(model, "kind", "table") != "image":
+    model = load_synthesizer(cfg.model, version=cfg.version, store=cfg.store)
+    if model.kind != "image":
         raise ConfigError(f"{cfg.model!r} is a table model: use `synth evaluate`")
     report = evaluate_images(load_images(cfg.real), model, n=cfg.n, extractor=cfg.extractor,
                              extractor_path=cfg.extractor_path, seed=cfg.seed)

@@ -26,15 +26,32 @@ sees them. `--no-ray` runs every stage in this process (sampling to one Parquet 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.common import add_common_args, job_parser, load_config, print_config, run_main, start_ray
-from jobs.stages import Stages
+from jobs.common import (
+    add_common_args,
+    job_parser,
+    load_config,
+    print_config,
+    resolve_params,
+    run_main,
+    start_ray,
+)
+from jobs.pipeline_stages import Stages
+from jobs.ray_data.parts import sample_to_prefix
+from jobs.sample import SampleConfig, sample_to_file
+from jobs.train import TrainConfig, fit_and_save, train_on_ray_train
+from synth.api import load_synthesizer, synthesizer_class
 from synth.config import require
+from synth.data.io import fingerprint, is_s3, join, read_bytes, read_table, write_bytes, write_table
+from synth.data.metadata import detect_metadata
 from synth.errors import ConfigError
+from synth.metrics.evaluate import evaluate as synth_evaluate
+from synth.store import COMPLETE, ModelStore, json_bytes
 
 
 @dataclass(frozen=True)
@@ -66,8 +83,6 @@ class PipelineConfig:
 
     @property
     def store_root(self) -> str:
-        from synth.data.io import is_s3, join
-
         root = self.store or join(self.output, "models")
         return root if is_s3(root) else str(Path(root).absolute())
 
@@ -75,10 +90,6 @@ class PipelineConfig:
 def prepare(cfg: PipelineConfig) -> dict[str, str]:
     """Detect metadata and split train/holdout (stratified on the target when given)."""
     from sklearn.model_selection import train_test_split
-
-    from synth.data.io import join, read_table, write_bytes, write_table
-    from synth.data.metadata import detect_metadata
-    from synth.store import json_bytes
 
     df = read_table(cfg.data)
     md = detect_metadata(df)
@@ -100,16 +111,13 @@ def train(cfg: PipelineConfig, paths: dict[str, str], run_name: str, ray: Any | 
           ) -> dict[str, Any]:
     """Ray Train for models that train in epochs, else one Ray task (or this process); the
     model goes to `<output>/model` (registered after its evaluation)."""
-    from jobs.train import TrainConfig, fit_and_save, train_on_ray_train, trains_in_epochs
-    from synth.data.io import join
-
     tc = TrainConfig(data=paths["train"], model=cfg.model, params=cfg.params,
                      metadata=paths["metadata"], output=join(cfg.output, "model"),
                      num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
                      storage=join(cfg.output, "train"), run_name=run_name)
     if ray is None:
         out = fit_and_save(tc)
-    elif trains_in_epochs(cfg.model):
+    elif synthesizer_class(cfg.model).trains_in_epochs():
         out = train_on_ray_train(tc)
     else:
         out = ray.get(ray.remote(num_gpus=1 if cfg.use_gpu else 0)(fit_and_save).remote(tc))
@@ -119,11 +127,7 @@ def train(cfg: PipelineConfig, paths: dict[str, str], run_name: str, ray: Any | 
 def register(cfg: PipelineConfig, model_dir: str, scores: dict[str, Any]) -> dict[str, Any]:
     """The evaluated model as the next version of `name` in the store, with its training
     record and evaluation scores."""
-    import synth
-    from synth.data.io import join, read_bytes
-    from synth.store import ModelStore, json_bytes
-
-    model = synth.load_synthesizer(model_dir)
+    model = load_synthesizer(model_dir)
     extra = {"training.json": read_bytes(join(model_dir, "training.json")),
              "evaluation.json": json_bytes(scores)}
     version, path = ModelStore(cfg.store_root).next_version_path(cfg.name)
@@ -135,13 +139,10 @@ def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: st
              seed: int) -> dict[str, Any]:
     """The full evaluation (synth.evaluate) of as many fresh rows as the training set has,
     against the training rows and the holdout; report.json + report.html in report_dir."""
-    import synth
-    from synth.data.io import read_table
-
     real, holdout = read_table(paths["train"]), read_table(paths["holdout"])
-    model = synth.load_synthesizer(model_path)
+    model = load_synthesizer(model_path)
     synthetic = model.sample(len(real), seed=seed + 1)
-    report = synth.evaluate(real, synthetic, metadata=model.metadata, target=target,
+    report = synth_evaluate(real, synthetic, metadata=model.metadata, target=target,
                             holdout=holdout, seed=seed)
     headline = ("quality", "column_shapes", "tstr_ratio", "dcr_ratio", "detection_auc")
     files = report.save(report_dir)
@@ -151,16 +152,11 @@ def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: st
 
 def sample(cfg: PipelineConfig, model_path: str, ray: Any | None) -> dict[str, Any]:
     """Ray Data writes the Parquet prefix `synthetic/` (rerun-safe); without Ray, one file."""
-    from jobs.sample import SampleConfig, sample_to_file
-    from synth.data.io import join
-
     if ray is None:
         sc = SampleConfig(model=model_path, rows=cfg.rows, seed=cfg.seed,
                           output=join(cfg.output, "synthetic.parquet"))
         out = sample_to_file(sc)
         return {"synthetic": out["output"], "rows": out["rows"], "check": out["output"]}
-    from jobs.sample_stream import sample_to_prefix
-
     sc = SampleConfig(model=model_path, rows=cfg.rows, seed=cfg.seed, overwrite=True,
                       output=join(cfg.output, "synthetic"), rows_per_file=cfg.rows_per_file,
                       concurrency=cfg.concurrency)
@@ -171,40 +167,17 @@ def sample(cfg: PipelineConfig, model_path: str, ray: Any | None) -> dict[str, A
 
 def deploy(cfg: PipelineConfig) -> dict[str, Any]:
     """Ray Serve app over the store at http://host:port; returns once the model answers."""
-    import json
-    import time
-    import urllib.request
+    from serving import launch  # Ray Serve and FastAPI load only when deploying
 
-    from ray import serve
-
-    from serving.app import build_app
-
-    app = build_app({"store": cfg.store_root})
-    serve.start(http_options={"host": cfg.host, "port": cfg.port})
-    serve.run(app, name="raysynth", route_prefix="/")
-    local = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
-    url = f"http://{local}:{cfg.port}/v1/models/{cfg.name}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as r:
-                info = json.loads(r.read())
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(1)
+    launch.deploy({"store": cfg.store_root}, cfg.host, cfg.port)
+    info = launch.wait_for_model(cfg.host, cfg.port, cfg.name)
+    url = f"{launch.local_url(cfg.host, cfg.port)}/v1/models/{cfg.name}"
     return {"endpoint": f"http://{cfg.host}:{cfg.port}", "served_versions": info["versions"],
             "try": f"curl -s -X POST {url}/generate -H 'content-type: application/json' "
                    "-d '{\"num_samples\": 5, \"seed\": 7}'"}
 
 
 def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any]:
-    import dataclasses
-
-    from synth.data.io import fingerprint, join, write_bytes
-    from synth.store import COMPLETE, json_bytes
-
     def task(fn, *args):
         return fn(*args) if ray is None else ray.get(ray.remote(fn).remote(*args))
 
@@ -263,13 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         flags = {"data": args.data, "target": args.target, "model": args.model,
                  "rows": args.rows, "output": args.output, "store": args.store,
                  "name": args.name, "seed": args.seed, "deploy": True if args.deploy else None}
-        cfg = load_config(PipelineConfig, args.config, flags, args.overrides)
+        cfg = resolve_params(load_config(PipelineConfig, args.config, flags, args.overrides))
         if args.dry_run:
             print_config(cfg)
             return
-        from jobs.image_train import is_image_model
-
-        if is_image_model(cfg.model):
+        if synthesizer_class(cfg.model).kind == "image":
             raise ConfigError(f"the pipeline is for tables; {cfg.model!r} is an image model "
                               "(use synth train / synth evaluate-images / synth sample)")
         on_cluster = bool(args.address or os.environ.get("RAY_ADDRESS"))
@@ -278,23 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in result.items():
             print(f"  {key:14s} {value}")
         if cfg.deploy and not on_cluster:
-            _serve_until_interrupted()
+            from serving.launch import serve_until_interrupted
+
+            serve_until_interrupted()
 
     return run_main(body)
-
-
-def _serve_until_interrupted() -> None:
-    """A local Ray ends with this process: keep it (and the endpoint) up until Ctrl-C."""
-    import time
-
-    print("serving; Ctrl-C stops", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        from ray import serve
-
-        serve.shutdown()
 
 
 if __name__ == "__main__":

@@ -15,9 +15,12 @@ An `--output` ending in .csv/.parquet is one file, sampled by one Ray task. Any 
 is a prefix (local or s3://) that Ray Data fills with `part-NNNNNN.parquet` (or `--format
 csv`) files of
 `--rows-per-file` rows, written by `concurrency` actors that each load the model once
-(see jobs/sample_stream.py): the same command writes the same bytes, a rerun writes only the
+(see jobs/ray_data/parts.py): the same command writes the same bytes, a rerun writes only the
 files that are missing or short, `_run.json` guards against mixing runs (`--overwrite`
-replaces one) and `_manifest.json` is written last."""
+replaces one) and `_manifest.json` is written last.
+
+One seeding rule for every output: the rows of a seed do not depend on the output being one
+file or a prefix, on `--rows-per-file` or on `concurrency` (synth.models.seeding)."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import argparse
 import json
 from dataclasses import dataclass
 from typing import Any
+
+import pandas as pd
 
 from jobs.common import (
     add_common_args,
@@ -35,8 +40,15 @@ from jobs.common import (
     run_main,
     start_ray,
 )
+from jobs.ray_data.parts import sample_to_prefix
+from jobs.ray_data.plan import make_plan
+from synth.api import load_synthesizer
 from synth.config import require
+from synth.data.arrow import to_arrow
+from synth.data.io import read_table, write_arrow, write_table
 from synth.errors import ConditionError, ConfigError
+
+ONE_FILE = 2**62  # rows_per_file of a one-file output: one part per conditions group
 
 
 @dataclass(frozen=True)
@@ -83,33 +95,20 @@ def read_conditions(spec: str | None) -> Any:
             return json.loads(text)
         except ValueError as exc:
             raise ConditionError(f"--conditions is not valid JSON: {exc}") from None
-    from synth.data.io import read_table
-
     return read_table(spec)
 
 
 def sample_to_file(cfg: SampleConfig) -> dict[str, Any]:
-    import pandas as pd
-
-    import synth
-    from jobs.sample_plan import make_plan
-    from synth.data.arrow import to_arrow
-    from synth.data.io import write_arrow, write_table
-    from synth.models.base import derive_seed
-
-    model = synth.load_synthesizer(cfg.model, version=cfg.version, store=cfg.store)
-    if getattr(model, "kind", "table") == "image":
+    """One file, one process: the plan's parts drawn in order (one per conditions group), so
+    the rows equal those of a prefix output with any rows_per_file."""
+    model = load_synthesizer(cfg.model, version=cfg.version, store=cfg.store)
+    if model.kind == "image":
         raise ConfigError("an image model writes PNG files: give --output a prefix (a folder "
                           "or s3://bucket/prefix), not a .csv/.parquet file")
     conditions = read_conditions(cfg.conditions)
-    plan = make_plan(conditions, cfg.rows, 2**62, list(model.transformer.codecs))
-    if isinstance(conditions, pd.DataFrame) and plan.table is None:  # groups with counts
-        df = pd.concat([model.sample(p.rows, conditions=plan.conditions_of(p),
-                                     seed=derive_seed(cfg.seed, p.index), id_offset=p.first)
-                        for p in plan.parts], ignore_index=True)
-    else:
-        conds = plan.table if plan.table is not None else conditions
-        df = model.sample(plan.rows, conditions=conds, seed=cfg.seed)
+    plan = make_plan(conditions, cfg.rows, ONE_FILE, model.columns)
+    df = pd.concat([model.sample(**plan.sample_args(p, cfg.seed), id_offset=p.first - p.offset)
+                    for p in plan.parts], ignore_index=True)
     if cfg.output.endswith(".csv"):  # CSV keeps the training formats (dates as written)
         write_table(df, cfg.output)
     else:
@@ -152,8 +151,6 @@ def main(argv: list[str] | None = None) -> int:
             print_config(cfg)
             return
         if cfg.to_prefix:
-            from jobs.sample_stream import sample_to_prefix
-
             conditions = read_conditions(cfg.conditions)
             start_ray(args.address)  # Ray Data generates the files (also with --no-ray)
             result = sample_to_prefix(cfg, conditions)

@@ -8,7 +8,9 @@
         num_workers=4 use_gpu=true storage=s3://bucket/raysynth/runs --name adult
 
 Hyperparameters go in `params.<name>=value` (see the model's config: e.g. params.batch_size,
-params.pac). With Ray (the default), models that train in epochs (ctgan, tvae) run on Ray
+params.pac); they are resolved into the family's typed config before anything runs, so a typo
+fails at once with a "did you mean", and `--dry-run` prints every parameter with its value.
+With Ray (the default), models that train in epochs (ctgan, tvae, dcgan, cgan) run on Ray
 Train: `num_workers` data-parallel workers (DDP; gloo on CPU, NCCL with `use_gpu=true`), each
 reading only its shard of the data (a CSV/Parquet file or a Parquet prefix, local or s3://),
 checkpoints every `checkpoint_every` epochs under `storage`, and resumption from the last one
@@ -21,7 +23,9 @@ per-epoch metrics, data fingerprint, evaluation summary)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +34,23 @@ from jobs.common import (
     job_parser,
     load_config,
     print_config,
+    read_metadata,
+    resolve_params,
     run_in_task,
     run_main,
     start_ray,
 )
+from jobs.ray_train.images import fit_images
+from jobs.ray_train.tables import fit_tables
+from jobs.ray_train.trainer import TrainerSpec
+from synth.api import create_synthesizer, synthesizer_class
 from synth.config import require
+from synth.data.images import load_images
+from synth.data.io import read_table
 from synth.errors import ConfigError
+from synth.metrics.evaluate import evaluate
+from synth.models.protocol import SynthModel
+from synth.store import ModelStore, json_bytes
 
 
 @dataclass(frozen=True)
@@ -73,16 +88,15 @@ class TrainConfig:
         require(self.validation_rows >= 100, "validation_rows must be >= 100")
 
 
-def trains_in_epochs(model_name: str) -> bool:
-    from synth.api import synthesizer_class
+def trainer_spec(cfg: TrainConfig) -> TrainerSpec:
+    return TrainerSpec(run_name=cfg.run_name or f"{cfg.model}-{int(time.time())}",
+                       storage=cfg.storage, num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
+                       resources_per_worker=dict(cfg.resources_per_worker)
+                       or {"CPU": cfg.num_cpus}, max_failures=cfg.max_failures)
 
-    return synthesizer_class(model_name).trains_in_epochs()
 
-
-def register(cfg: TrainConfig, model: Any, record: dict[str, Any]) -> dict[str, Any]:
+def register(cfg: TrainConfig, model: SynthModel, record: dict[str, Any]) -> dict[str, Any]:
     """Save to --output and/or the next version of --name in the store, with training.json."""
-    from synth.store import ModelStore, json_bytes
-
     extra = {"training.json": json_bytes(record)}
     out: dict[str, Any] = {"model": cfg.model}
     if cfg.output:
@@ -94,25 +108,26 @@ def register(cfg: TrainConfig, model: Any, record: dict[str, Any]) -> dict[str, 
     return out
 
 
-def train_on_ray_train(cfg: TrainConfig) -> dict[str, Any]:
-    """Ray Train (DDP) fit, then evaluation summary and registration on the driver."""
-    import dataclasses
-
-    import synth
-    from jobs.distributed import fit_distributed
-
-    model, result, sample = fit_distributed(cfg, _read_metadata(cfg.metadata))
+def _ray_record(cfg: TrainConfig, result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(training record, the final report's metrics without the history) of a Ray Train run."""
     final = dict(result.metrics or {})
     history = final.pop("history", [])
-    report = synth.evaluate(sample, model.sample(len(sample), seed=1), metadata=model.metadata,
-                            metrics=("fidelity", "detection"))
-    record = {"config": dataclasses.asdict(cfg), "engine": "ray.train",
-              "metrics": final, "history": history,
-              "data": {"uri": cfg.data, "rows": int(sum(final.get("shard_rows", []))),
-                       "digest": str(sum(int(d) for d in final.get("shard_digest", [])) % 2**64),
-                       "columns": list(model.metadata.columns)},
-              "evaluation": {"rows": len(sample), **report.scores},
-              "checkpoint": str(result.checkpoint.path)}
+    record = {"config": dataclasses.asdict(cfg), "engine": "ray.train", "metrics": final,
+              "history": history, "checkpoint": str(result.checkpoint.path)}
+    return record, final
+
+
+def train_on_ray_train(cfg: TrainConfig) -> dict[str, Any]:
+    """Ray Train (DDP) fit, then evaluation summary and registration on the driver."""
+    model, result, sample = fit_tables(cfg, read_metadata(cfg.metadata), trainer_spec(cfg))
+    record, final = _ray_record(cfg, result)
+    report = evaluate(sample, model.sample(len(sample), seed=1), metadata=model.metadata,
+                      metrics=("fidelity", "detection"))
+    record.update(
+        data={"uri": cfg.data, "rows": int(sum(final.get("shard_rows", []))),
+              "digest": str(sum(int(d) for d in final.get("shard_digest", [])) % 2**64),
+              "columns": list(model.metadata.columns)},
+        evaluation={"rows": len(sample), **report.scores})
     out = register(cfg, model, record)
     out.update(epochs=final.get("stopped_at"), resumed_from=final.get("resumed_from"),
                quality=round(report.scores["quality"], 4), run=str(result.path))
@@ -121,50 +136,35 @@ def train_on_ray_train(cfg: TrainConfig) -> dict[str, Any]:
 
 def fit_and_save(cfg: TrainConfig) -> dict[str, Any]:
     """One-process fit (--no-ray, or one Ray task): read, fit, save/register."""
-    import dataclasses
-
-    import synth
-    from synth.data.io import read_table
-
     df = read_table(cfg.data)
-    model = synth.create_synthesizer(cfg.model, **cfg.params)
-    model.fit(df, metadata=_read_metadata(cfg.metadata))
-    record = {"config": dataclasses.asdict(cfg), "engine": "process",
-              "history": getattr(model, "history", []),
+    model = create_synthesizer(cfg.model, **cfg.params)
+    model.fit(df, metadata=read_metadata(cfg.metadata))
+    record = {"config": dataclasses.asdict(cfg), "engine": "process", "history": model.history,
               "data": {"uri": cfg.data, "rows": len(df), "columns": list(df.columns)}}
     return {"rows": len(df), **register(cfg, model, record)}
 
 
 def train_images(cfg: TrainConfig, args: argparse.Namespace) -> dict[str, Any]:
     """Image models: Ray Train (any num_workers), or this process with --no-ray."""
-    from jobs.image_train import train_images_in_process, train_images_on_ray
-
     if cfg.early_stop_patience:
         raise ConfigError("early_stop_patience is for tables (it validates column shapes); "
                           "image models train for params.epochs")
+    if args.no_ray and cfg.num_workers > 1:
+        raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train; drop --no-ray")
+    data = load_images(cfg.data)
+    info = {"uri": cfg.data, "images": len(data.images)}
     if args.no_ray:
-        if cfg.num_workers > 1:
-            raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train; drop --no-ray")
-        model, record = train_images_in_process(cfg)
-    else:
-        start_ray(args.address)
-        model, record = train_images_on_ray(cfg)
-    out = register(cfg, model, {k: v for k, v in record.items() if k not in ("run",)})
-    return {**out, **{k: record[k] for k in ("run", "epochs", "resumed_from") if k in record}}
-
-
-def _read_metadata(path: str | None) -> dict | None:
-    if not path:
-        return None
-    import yaml
-
-    from synth.data.io import read_bytes
-
-    try:
-        doc = yaml.safe_load(read_bytes(path))
-    except FileNotFoundError:
-        raise ConfigError(f"metadata file {path!r} does not exist") from None
-    return doc
+        model = create_synthesizer(cfg.model, **cfg.params).fit(data)
+        record = {"config": dataclasses.asdict(cfg), "engine": "process",
+                  "history": model.history, "data": info}
+        return register(cfg, model, record)
+    start_ray(args.address)
+    model, result = fit_images(cfg, data, trainer_spec(cfg))
+    record, final = _ray_record(cfg, result)
+    record["data"] = {**info, "attributes": model.labels.attributes}
+    model.history = record["history"]
+    return {**register(cfg, model, record), "run": str(result.path),
+            "epochs": final.get("stopped_at"), "resumed_from": final.get("resumed_from")}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -194,17 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         flags = {"data": args.data, "model": args.model, "output": args.output,
                  "store": args.store, "name": args.name, "metadata": args.metadata,
                  "params": params or None}
-        cfg = load_config(TrainConfig, args.config, flags, args.overrides)
+        cfg = resolve_params(load_config(TrainConfig, args.config, flags, args.overrides))
         if args.dry_run:
             print_config(cfg)
             return
-        from jobs.image_train import is_image_model
-
-        if is_image_model(cfg.model):
-            result = train_images(cfg, args)
-            print(json.dumps(result, default=str))
+        family = synthesizer_class(cfg.model)
+        if family.kind == "image":
+            print(json.dumps(train_images(cfg, args), default=str))
             return
-        epochs = trains_in_epochs(cfg.model)
+        epochs = family.trains_in_epochs()
         if cfg.num_workers > 1 and (args.no_ray or not epochs):
             raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train and a model that "
                               f"trains in epochs (ctgan, tvae); {cfg.model!r}"

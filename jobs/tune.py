@@ -23,18 +23,25 @@ Ray Train frees the workers of a stopped trial through the State API it serves."
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import tempfile
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jobs.common import add_common_args, job_parser, load_config, print_config, run_main, start_ray
+from jobs.ray_train.trainer import storage
+from jobs.ray_train.worker import MODEL_DIR
+from jobs.ray_tune.space import param_space
+from jobs.ray_tune.trial import TrialSpec, trial
+from synth.api import load_synthesizer
 from synth.config import require
-
-METRIC_GROUPS = {"quality": "fidelity", "column_shapes": "fidelity",
-                 "column_pair_trends": "fidelity", "tstr_ratio": "utility",
-                 "dcr_ratio": "privacy", "detection_auc": "detection"}
+from synth.data.io import join, list_dir, read_table, write_bytes
+from synth.errors import ConfigError, SynthError
+from synth.metrics.objective import TuningTarget, check_weights
+from synth.store import ModelStore, json_bytes
 
 
 @dataclass(frozen=True)
@@ -83,17 +90,11 @@ class TuneJobConfig:
             self.workers_per_trial + 0.01), f"num_cpus={self.num_cpus} cannot hold one trial "
             f"({self.workers_per_trial} x {self.cpus_per_trial} CPUs)")
         require(0 < self.validation_fraction < 0.9, "validation_fraction must be in (0, 0.9)")
-        unknown = sorted(set(self.weights) - set(METRIC_GROUPS))
-        require(not unknown, f"unknown objective score {unknown[:1]}; scores: "
-                f"{', '.join(METRIC_GROUPS)}")
-        require("tstr_ratio" not in self.weights or bool(self.target),
-                "weights.tstr_ratio needs target=COLUMN")
+        check_weights(dict(self.weights), self.target)
 
 
 def split(cfg: TuneJobConfig) -> tuple[Any, Any]:
     """(training rows, validation rows): the holdout file, or a seeded random split."""
-    from synth.data.io import read_table
-
     df = read_table(cfg.data)
     if cfg.holdout:
         return df, read_table(cfg.holdout).head(cfg.validation_rows)
@@ -102,125 +103,23 @@ def split(cfg: TuneJobConfig) -> tuple[Any, Any]:
     return train, valid.head(cfg.validation_rows).reset_index(drop=True)
 
 
-def objective(model: Any, train: Any, valid: Any, spec: dict[str, Any]) -> dict[str, float]:
-    """Scores of the model's sample against the validation rows, and their weighted mean."""
-    import synth
-
-    fake = model.sample(len(valid), seed=0)
-    groups = {METRIC_GROUPS[k] for k in spec["weights"]}
-    scores: dict[str, float] = {}
-    if "fidelity" in groups:
-        scores.update(synth.evaluate(valid, fake, metadata=model.metadata,
-                                     metrics=("fidelity",)).scores)
-    rest = tuple(groups - {"fidelity"})
-    if rest:
-        scores.update(synth.evaluate(train.head(len(valid)), fake, metadata=model.metadata,
-                                     target=spec["target"], holdout=valid, metrics=rest).scores)
-    w = spec["weights"]
-    scores["objective"] = sum(w[k] * scores[k] for k in w) / sum(w.values())
-    return {k: float(v) for k, v in scores.items() if isinstance(v, int | float)}
-
-
-def trial(config: dict[str, Any], train: Any, valid: Any, spec: dict[str, Any]) -> None:
-    """One trial: train up to max_epochs, report the objective every report_every epochs,
-    checkpointing the training state and the model each time (Tuner.restore resumes here)."""
-    import torch
-    from ray import tune
-
-    import synth
-    from synth.models.session import Shard
-
-    family = config["model"]
-    from synth.api import synthesizer_class
-
-    fields = synthesizer_class(family).config_cls.__dataclass_fields__
-    budget = {k: v for k, v in (("epochs", spec["max_epochs"]), ("seed", spec["seed"]))
-              if k in fields}
-    params = {**spec["fixed"].get(family, {}), **config.get(family, {}), **budget}
-    model = synth.create_synthesizer(family, **params)
-    if not model.trains_in_epochs():
-        model.fit(train)
-        _report(model, None, spec["max_epochs"], train, valid, spec)
-        return
-    if spec["workers"] > 1:
-        _train_workers_trial(model, params, train, valid, spec)
-        return
-    model.prepare(train)
-    session = model.training_session(Shard(model.encode(train), len(train)))
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            state = torch.load(Path(folder) / "state.pt", weights_only=True)
-        session.load_state_dict(state["session"])
-        session.set_rng_state(state["rng"])
-    while session.epoch < spec["max_epochs"]:
-        session.run_epoch()
-        if session.epoch % spec["report_every"] == 0 or session.epoch == spec["max_epochs"]:
-            _report(session.snapshot(), session, session.epoch, train, valid, spec)
-
-
-def _train_workers_trial(model: Any, params: dict[str, Any], train: Any, valid: Any,
-                         spec: dict[str, Any]) -> None:
-    """A trial that is a Ray Train run: a TorchTrainer of `workers` DDP workers inside this
-    Tune function (Ray Train V2), its reports (objective on rank 0 every report_every
-    epochs, checkpoints with the model) forwarded to Tune by TuneReportCallback."""
-    import ray.data
-    import ray.train
-    from ray import tune
-    from ray.train.torch import TorchTrainer
-    from ray.tune.integration.ray_train import TuneReportCallback
-
-    from jobs.distributed import storage, train_loop_per_worker
-
-    model.prepare(train)
-    loop = {"model": model.name, "params": params, "epochs": spec["max_epochs"],
-            "transformer": model.transformer.state(), "checkpoint_every": spec["report_every"],
-            "early_stop_patience": 0, "validate_every": spec["report_every"], "validation": None,
-            "tune": {"train": train.head(len(valid)), "valid": valid, "spec": spec}}
-    path, fs = storage(spec["storage"])
-    trainer = TorchTrainer(
-        train_loop_per_worker, train_loop_config=loop,
-        scaling_config=ray.train.ScalingConfig(
-            num_workers=spec["workers"], use_gpu=spec["use_gpu"],
-            resources_per_worker={"CPU": spec["cpus"]}),
-        run_config=ray.train.RunConfig(
-            name=f"trial-{tune.get_context().get_trial_id()}", storage_path=path,
-            storage_filesystem=fs, callbacks=[TuneReportCallback()]),
-        datasets={"train": ray.data.from_pandas(train)})
-    trainer.fit()
-
-
-def _report(model: Any, session: Any, epoch: int, train: Any, valid: Any,
-            spec: dict[str, Any]) -> None:
-    import torch
-    from ray import tune
-
-    scores = objective(model, train, valid, spec)
-    with tempfile.TemporaryDirectory() as folder:
-        model.save(str(Path(folder) / "model"))
-        if session is not None:
-            torch.save({"session": session.state_dict(), "rng": session.rng_state()},
-                       Path(folder) / "state.pt")
-        tune.report({**scores, "epoch": epoch},
-                    checkpoint=tune.Checkpoint.from_directory(folder))
+def trial_spec(cfg: TuneJobConfig, train: Any, valid: Any) -> TrialSpec:
+    target = TuningTarget(train.head(len(valid)), valid, dict(cfg.weights), cfg.target)
+    return TrialSpec(target=target, max_epochs=cfg.max_epochs, report_every=cfg.report_every,
+                     seed=cfg.seed, fixed=dict(cfg.fixed), workers=cfg.workers_per_trial,
+                     use_gpu=cfg.use_gpu, cpus=cfg.cpus_per_trial,
+                     storage=f"{cfg.storage.rstrip('/')}/{cfg.run_name}-train")
 
 
 def build_tuner(cfg: TuneJobConfig, train: Any, valid: Any) -> Any:
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
-    from jobs.distributed import storage
-    from jobs.tune_space import param_space
-
     space = param_space(list(cfg.models), cfg.space, cfg.fixed)
-    spec = {"fixed": cfg.fixed, "max_epochs": cfg.max_epochs, "report_every": cfg.report_every,
-            "weights": dict(cfg.weights), "target": cfg.target, "seed": cfg.seed,
-            "workers": cfg.workers_per_trial, "use_gpu": cfg.use_gpu, "cpus": cfg.cpus_per_trial,
-            "storage": f"{cfg.storage.rstrip('/')}/{cfg.run_name}-train"}
+    spec = trial_spec(cfg, train, valid)
     # a trial of Train workers only drives them: almost no CPU (exactly 0 is refused)
     driver = {"cpu": 0.01} if cfg.workers_per_trial > 1 else {"cpu": cfg.cpus_per_trial}
-    trainable = tune.with_resources(tune.with_parameters(trial, train=train, valid=valid,
-                                                         spec=spec), driver)
+    trainable = tune.with_resources(tune.with_parameters(trial, train=train, spec=spec), driver)
     path, fs = storage(cfg.storage)
     if cfg.resume:
         experiment = f"{path.rstrip('/')}/{cfg.run_name}"
@@ -247,15 +146,11 @@ def _search(cfg: TuneJobConfig) -> Any:
     try:
         from ray.tune.search.optuna import OptunaSearch
     except ImportError:
-        from synth.errors import ConfigError
-
         raise ConfigError("search=optuna needs optuna: pip install optuna") from None
     return OptunaSearch(seed=cfg.seed)
 
 
 def results_table(results: Any) -> Any:
-    from synth.errors import SynthError
-
     df = results.get_dataframe()
     if "objective" not in df.columns:
         errors = [str(r.error).strip().splitlines()[-1] for r in results if r.error]
@@ -273,8 +168,6 @@ def results_table(results: Any) -> Any:
 
 
 def run(cfg: TuneJobConfig) -> dict[str, Any]:
-    from synth.data.io import join, write_bytes
-
     train, valid = split(cfg)
     results = build_tuner(cfg, train, valid).fit()
     table = results_table(results)
@@ -290,17 +183,12 @@ def run(cfg: TuneJobConfig) -> dict[str, Any]:
 
 
 def _register(cfg: TuneJobConfig, best: Any) -> dict[str, Any]:
-    import dataclasses
-
-    import synth
-    from synth.store import ModelStore, json_bytes
-
     if best.checkpoint is not None:
         with best.checkpoint.as_directory() as folder:
-            model = synth.load_synthesizer(str(Path(folder) / "model"))
+            model = load_synthesizer(str(Path(folder) / MODEL_DIR))
     else:  # a Train-workers trial: TuneReportCallback forwards metrics; the model is in the
         #   trial's own Ray Train run, in its newest checkpoint
-        model = synth.load_synthesizer(_train_run_model(cfg, best.metrics["trial_id"]))
+        model = load_synthesizer(_train_run_model(cfg, best.metrics["trial_id"]))
     record = {"engine": "ray.tune", "config": dataclasses.asdict(cfg), "trial": best.config,
               "scores": {k: v for k, v in best.metrics.items() if isinstance(v, int | float)}}
     version, path = ModelStore(cfg.store).next_version_path(cfg.name)
@@ -309,23 +197,17 @@ def _register(cfg: TuneJobConfig, best: Any) -> dict[str, Any]:
 
 
 def _train_run_model(cfg: TuneJobConfig, trial_id: str) -> str:
-    from synth.data.io import join, list_dir
-    from synth.errors import SynthError
-
     run = join(cfg.storage, f"{cfg.run_name}-train", f"trial-{trial_id}")
     checkpoints = sorted(n for n in list_dir(run)
                          if n.startswith("checkpoint_") and not n.endswith(".json"))
     if not checkpoints:
         raise SynthError(f"the best trial {trial_id} left no checkpoint under {run}")
-    return join(run, checkpoints[-1], "model")
+    return join(run, checkpoints[-1], MODEL_DIR)
 
 
 def local_cpus(cfg: TuneJobConfig) -> int:
     """Logical CPUs for a local Ray: `num_cpus`, else the cores, raised so that one trial (its
     Train workers and the 0.01-CPU driver) can be scheduled even on a 2-core machine."""
-    import math
-    import os
-
     one_trial = cfg.cpus_per_trial * cfg.workers_per_trial + (0.01 if cfg.workers_per_trial > 1
                                                                else 0)
     return cfg.num_cpus or max(os.cpu_count() or 1, math.ceil(one_trial))
@@ -354,8 +236,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
-        from jobs.tune_space import param_space
-
         param_space(list(cfg.models), cfg.space, cfg.fixed)  # bad spaces fail before Ray
         workers = cfg.workers_per_trial > 1
         start_ray(args.address, num_cpus=local_cpus(cfg), dashboard=workers)

@@ -26,7 +26,8 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from serving.catalog import Catalog, NotFound
-from serving.generate import Invalid, body_chunks, check_size, model_conditions
+from serving.generate import body_chunks, model_conditions
+from serving.requests import Invalid, check_size
 from serving.schemas import (
     MEDIA_TYPES,
     ErrorBody,
@@ -95,7 +96,7 @@ class ModelServer:
     async def get_model(self, mid: str) -> Any:
         name, version = mid.rsplit("@", 1)
         model = await asyncio.to_thread(self.catalog.loader, name, int(version))
-        if _has_gpu() and hasattr(model, "to_device"):
+        if _has_gpu():
             model.to_device("cuda")  # a replica given num_gpus runs the network there
         return model
 

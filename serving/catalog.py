@@ -10,10 +10,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from serving.images import attribute_type
+from synth.api import load_synthesizer
 from synth.data.arrow import column_type
 from synth.data.codecs import CategoricalCodec, NumericCodec
 from synth.errors import ModelLoadError
-from synth.store import ModelStore, check_name
+from synth.store import ModelStore, check_name, load_json, read_model_dir
 
 Loader = Callable[[str, int], Any]  # (name, version) -> fitted model
 MAX_VALUES = 200
@@ -27,9 +29,7 @@ def store_loader(root: str) -> Loader:
     """The default loader: a model-store name and version -> a loaded synthesizer."""
 
     def load(name: str, version: int) -> Any:
-        import synth
-
-        return synth.load_synthesizer(ModelStore(root).resolve(name, version))
+        return load_synthesizer(ModelStore(root).resolve(name, version))
 
     return load
 
@@ -68,8 +68,6 @@ class Catalog:
 
     def kind(self, name: str, version: int) -> str:
         """"image" or "table", read from the version's config.json (no model is loaded)."""
-        from synth.store import load_json, read_model_dir
-
         key = (name, version)
         if key not in self._kinds:
             path = self.store.resolve(name, version)
@@ -89,7 +87,7 @@ class Catalog:
 
 
 def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
-    if getattr(model, "kind", "table") == "image":
+    if model.kind == "image":
         return _describe_images(model, name, version)
     tr = model.transformer
     columns = []
@@ -112,8 +110,6 @@ def _plain(value: Any) -> Any:
 
 
 def _describe_images(model: Any, name: str, version: int) -> dict[str, Any]:
-    from serving.images import attribute_type
-
     columns = [{"name": a, "type": attribute_type(values), "kind": "categorical",
                 "conditionable": True, "values": [_plain(v) for v in values[:MAX_VALUES]]}
                for a, values in model.labels.values.items()]

@@ -10,6 +10,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
+
+from synth.data.arrow import to_arrow
 
 
 def _records(df: pd.DataFrame) -> str:
@@ -52,10 +55,6 @@ def _json_head(head: dict[str, Any], columns: list[str]) -> bytes:
 
 
 def parquet_body(df: pd.DataFrame, transformer: Any) -> bytes:
-    import pyarrow.parquet as pq
-
-    from synth.data.arrow import to_arrow
-
     buf = io.BytesIO()
     pq.write_table(to_arrow(df, transformer), buf)
     return buf.getvalue()

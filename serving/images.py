@@ -10,29 +10,25 @@ import zipfile
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from serving.requests import Invalid, per_row_table
 from serving.schemas import IMAGE_FORMATS, GenerateRequest
 from synth.errors import SynthError
 
 
 def attribute_type(values: list[Any]) -> str:
-    import pyarrow as pa
-
     return str(pa.array([v for v in values if v is not None]).type)
 
 
 def image_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | None:
-    from serving.generate import Invalid, per_row_table
-
+    """The request's attribute conditions, checked against the model."""
     if req.output_format not in IMAGE_FORMATS:
         raise Invalid("output_format", f"{req.output_format!r} is for tables; image models "
                       f"answer {' or '.join(IMAGE_FORMATS)}")
     conditions = per_row_table(req)
     try:
-        if isinstance(conditions, dict) and any(isinstance(v, dict) for v in conditions.values()):
-            raise Invalid("conditions", "image attributes are categorical: give values, not "
-                          "ranges")
-        model._condition_rows(conditions, req.num_samples)
+        model.check_conditions(conditions, req.num_samples)
     except SynthError as exc:
         raise Invalid("conditions", str(exc)) from None
     return conditions

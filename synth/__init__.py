@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synth.lazy import lazy_exports
+from synth.version import __version__
 
-__version__ = "0.1.0"
 _EXPORTS = {
     "create_synthesizer": "synth.api", "list_synthesizers": "synth.api",
     "load_synthesizer": "synth.api", "Metadata": "synth.data.metadata",

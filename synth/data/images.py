@@ -10,9 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.fs as pafs
 import torch
 import torch.nn.functional as F
 
+from synth.data import io as sio
+from synth.data.io import join, list_dir, read_bytes
 from synth.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -123,13 +126,8 @@ def stack(images: list[np.ndarray], size: int | None, where: str) -> torch.Tenso
 def load_images(uri: str, size: int | None = None, label_columns: list[str] | None = None
                 ) -> ImageData:
     """Load an image data set by its form: a folder, .csv, .npz or .parquet."""
-    from synth.data import io as sio
-    from synth.data.io import filesystem
-
     uri = str(uri)
-    fs, path = filesystem(uri)
-    import pyarrow.fs as pafs
-
+    fs, path = sio.filesystem(uri)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise DataError(f"image data {uri!r} does not exist; check the path (local or s3://)")
@@ -146,8 +144,6 @@ def load_images(uri: str, size: int | None = None, label_columns: list[str] | No
 
 
 def _from_folder(uri: str, size: int | None) -> ImageData:
-    from synth.data.io import join, list_dir, read_bytes
-
     images, classes = [], []
     names = list_dir(uri)
     files = [n for n in names if n.lower().endswith(IMAGE_SUFFIXES)]

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth.data.grid import make_grid
 from synth.data.images import ImageData, encode_png, fit_size, to_unit
 from synth.errors import DataError
 from synth.metrics.extractors import CNNExtractor, InceptionExtractor, inception_path, train_cnn
 from synth.metrics.images import IMAGE_METRICS
-from synth.models.images.grid import make_grid
 
 
 def pick_extractor(name: str, path: str | None, cnn: CNNExtractor) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from scipy import linalg
 
+from synth.data.images import to_unit
 from synth.registry import Registry
 
 IMAGE_METRICS: Registry[Any] = Registry("image metric")
@@ -100,8 +101,6 @@ def attribute_accuracy(model: Any, classifier: Any, per_value: int = 32, seed: i
                        ) -> dict[str, float]:
     """For each attribute, generate `per_value` images per value and count how often the
     real-data classifier predicts the value asked for."""
-    from synth.data.images import to_unit
-
     out = {}
     for attribute, values in model.labels.values.items():
         if attribute not in getattr(classifier, "columns", []):

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from synth.data import io
+from synth.metrics.html import render
+from synth.version import __version__
 
 HEADLINE = ("quality", "column_shapes", "column_pair_trends", "tstr_ratio", "dcr_ratio",
             "detection_auc")
@@ -40,9 +42,7 @@ def versions() -> dict[str, str]:
     import pandas
     import pyarrow
 
-    import synth
-
-    out = {"raysynth": synth.__version__, "python": platform.python_version(),
+    out = {"raysynth": __version__, "python": platform.python_version(),
            "numpy": np.__version__, "pandas": pandas.__version__, "pyarrow": pyarrow.__version__}
     for name, key in (("sklearn", "scikit-learn"), ("torch", "torch"), ("scipy", "scipy")):
         if name in sys.modules:
@@ -69,8 +69,6 @@ class Report:
 
     def save(self, directory: str) -> dict[str, str]:
         """Write report.json and report.html under `directory` (local or s3://)."""
-        from synth.metrics.html import render
-
         paths = {"json": io.join(directory, "report.json"),
                  "html": io.join(directory, "report.html")}
         doc = self.to_dict()

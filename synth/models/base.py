@@ -1,15 +1,16 @@
-"""The tabular synthesizer protocol shared by every model: fit / sample / save / load.
+"""The tabular synthesizer protocol shared by every table model: fit / sample / save / load.
 
-Sampling runs in fixed blocks of BLOCK_ROWS rows; block b draws all of its randomness from a
-generator keyed by (seed, b) and runs the network on exactly that block (networks in eval mode),
-so the rows for a seed never depend on `batch_size`, on chunking, or on which worker made them.
-Conditions the model cannot impose natively are met by rejection: generated rows that miss them
-are dropped, never overwritten, so every other column keeps its conditional distribution."""
+Sampling follows synth.models.seeding: rows come in blocks of BLOCK_ROWS rows, block b of
+segment s draws all of its randomness from a generator keyed by (seed, s, b) and runs the network
+on exactly that block (networks in eval mode), so the rows for a seed never depend on
+`batch_size`, on chunking, on files or on which worker made them. Conditions the model cannot
+impose natively are met by rejection: generated rows that miss them are dropped, never
+overwritten, so every other column keeps its conditional distribution."""
 
 from __future__ import annotations
 
-import secrets
-from abc import ABC, abstractmethod
+import math
+from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -17,13 +18,23 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synth.config import build_config, config_to_dict
+from synth.config import config_to_dict
 from synth.data.codecs import IdCodec
 from synth.data.metadata import Metadata, check_frame, detect_metadata
 from synth.data.transformer import DataTransformer, TransformerOptions
 from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedError, SynthError
 from synth.models.conditions import Condition, condition_groups, condition_mask, parse_conditions
 from synth.models.layout import SpanLayout
+from synth.models.protocol import SynthModel
+from synth.models.seeding import (
+    SEGMENT_ROWS,
+    block_generator,
+    check_rows,
+    check_start,
+    group_seed,
+    resolve_seed,
+)
+from synth.models.session import Shard, pick_device
 from synth.store import json_bytes, load_json, load_npz, npz_bytes, read_model_dir, write_model_dir
 
 BLOCK_ROWS = 2048
@@ -32,33 +43,15 @@ MIN_ACCEPTANCE = 1e-3  # below this share of accepted rows, rejection sampling g
 FORMAT_VERSION = 1
 
 
-def derive_seed(*words: int) -> int:
-    """A 63-bit seed derived from non-negative integers (e.g. seed, stream, block)."""
-    state = np.random.SeedSequence([int(w) for w in words]).generate_state(2, dtype=np.uint32)
-    return (int(state[0]) << 31) ^ int(state[1])
-
-
-def block_seed(seed: int, block: int) -> int:
-    """The seed of block `block` of a sample drawn with `seed`."""
-    return derive_seed(seed, block)
-
-
-def block_generator(seed: int, block: int) -> torch.Generator:
-    gen = torch.Generator()
-    gen.manual_seed(block_seed(seed, block))
-    return gen
-
-
-class Synthesizer(ABC):
+class Synthesizer(SynthModel):
     """Base of the tabular models. Subclasses set `name`, `config_cls` and implement
     `_session` (models that train in epochs) or `_fit_model`, and `_plan`, `_block` and the
     weights hooks."""
 
-    name: ClassVar[str]
-    config_cls: ClassVar[type]
+    kind: ClassVar[str] = "table"
 
     def __init__(self, **params: Any) -> None:
-        self.config = build_config(self.config_cls, params, where=f"{self.name} model")
+        super().__init__(**params)
         self.transformer: DataTransformer | None = None
 
     # ----------------------------------------------------------------- fit
@@ -81,24 +74,15 @@ class Synthesizer(ABC):
             data, seed=self.config.seed)
         return self
 
-    def training_session(self, shard: Any, wrap: Any = None, reduce: Any = None,
-                         device: torch.device | None = None) -> Any:
-        """A synth.models.session.TrainingSession over `shard` (encoded rows); models that
-        train in epochs implement `_session`."""
-        from synth.models.session import no_reduce, no_wrap
+    @property
+    def prepared(self) -> bool:
+        return self.transformer is not None
 
-        self._fitted_transformer()
-        return self._session(shard, wrap or no_wrap, reduce or no_reduce,
-                             device or torch.device("cpu"))
+    def worker_state(self) -> dict[str, Any]:
+        return {"transformer": self._fitted_transformer().state()}
 
-    @classmethod
-    def trains_in_epochs(cls) -> bool:
-        """Whether the model trains epoch by epoch (and so can train data-parallel)."""
-        return cls._session is not Synthesizer._session
-
-    def _session(self, shard: Any, wrap: Any, reduce: Any, device: torch.device) -> Any:
-        raise SynthError(f"{self.name} does not train in epochs, so it cannot train "
-                         "data-parallel; fit it in one process (num_workers=1)")
+    def _install_worker_state(self, state: dict[str, Any]) -> None:
+        self.transformer = DataTransformer.from_state(*state["transformer"])
 
     def encode(self, data: pd.DataFrame) -> np.ndarray:
         """Rows as the float32 matrix the networks train on."""
@@ -110,34 +94,10 @@ class Synthesizer(ABC):
                                      if hasattr(self.config, k)})
 
     def _fit_model(self, data: pd.DataFrame) -> None:
-        """For models that train in epochs (they implement `_session`): one session over all
-        rows in this process, the same code every Ray Train worker runs on its shard."""
-        from synth.models.session import Shard, pick_device, run_epochs
-
+        """For models that train in epochs (they implement `_session`): the loop over all rows
+        in this process, the same code every Ray Train worker runs on its shard."""
         encoded = self.encode(data)
-        session = self.training_session(Shard(encoded, len(encoded)),
-                                        device=pick_device(self.config.device))
-        self.history = run_epochs(session, self.config.epochs, self.name, self.config.progress)
-        session.finish()
-
-    def to_device(self, device: str | torch.device) -> Synthesizer:
-        """Run the sampling network on `device` (e.g. "cuda"). Noise is still drawn on the CPU
-        from the per-block generators, so a seed gives the same rows; bit for bit on the same
-        kind of device (GPU kernels round differently from CPU ones)."""
-        self._sample_device = torch.device(device)
-        for net in self._networks():
-            net.to(self._sample_device)
-        return self
-
-    def _networks(self) -> list[torch.nn.Module]:
-        """The modules sampling runs (none for models without a network)."""
-        return []
-
-    def _run_network(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """`net(x)` on the sampling device, returned on the CPU."""
-        from synth.models.session import run_on
-
-        return run_on(getattr(self, "_sample_device", None), net, x)
+        self.train_in_process(Shard(encoded, len(encoded), device=pick_device(self.config.device)))
 
     def span_layout(self) -> SpanLayout:
         """Index tensors of the transformer's output spec (built once per fitted model)."""
@@ -151,6 +111,10 @@ class Synthesizer(ABC):
         return self.transformer is not None
 
     @property
+    def columns(self) -> list[str]:
+        return list(self._fitted_transformer().codecs)
+
+    @property
     def metadata(self) -> Metadata:
         return self._fitted_transformer().metadata
 
@@ -160,29 +124,44 @@ class Synthesizer(ABC):
                                  "load a saved model with synth.load_synthesizer(path)")
         return self.transformer
 
+    # ----------------------------------------------------------------- conditions
+    def check_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None,
+                         num_rows: int | None = None) -> None:
+        tr = self._fitted_transformer()
+        if isinstance(conditions, pd.DataFrame):
+            if num_rows is not None and num_rows != len(conditions):
+                raise ConditionError(f"num_rows ({num_rows}) must equal the number of rows of "
+                                     f"the conditions table ({len(conditions)}): one output row "
+                                     "per conditions row")
+            for conds, _ in condition_groups(conditions, tr):
+                parse_conditions(conds, tr)
+            return
+        parse_conditions(conditions, tr)
+
     # ----------------------------------------------------------------- sample
     def sample(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None = None,
-               seed: int | None = None, batch_size: int | None = None, id_offset: int = 0
-               ) -> pd.DataFrame:
+               seed: int | None = None, batch_size: int | None = None, id_offset: int = 0,
+               start: int = 0) -> pd.DataFrame:
         """`num_rows` synthetic rows. `conditions`: {column: value or {"min":, "max":}} for all
         rows, or a DataFrame of per-row conditions (one output row per row, same order; null
-        cells are unconstrained). `id_offset` numbers id columns from that row on.
+        cells are unconstrained). `start`: the rows start..start+num_rows of what
+        `sample(start + num_rows, conditions, seed)` returns (a conditions table then has
+        start + num_rows rows); id columns number from `id_offset + start`.
         Without a seed there is nothing to reproduce, so a small unconditioned request runs the
         network on the rows asked only, not on a whole block (what serving latency needs)."""
         self._fitted_transformer()  # not fitted: say so before anything else
-        n = _check_rows(num_rows)
+        n, start = check_rows(num_rows), check_start(start)
         if batch_size is not None:
-            _check_rows(batch_size, "batch_size")
+            check_rows(batch_size, "batch_size")
+        batch = batch_size or DEFAULT_BATCH
         if isinstance(conditions, pd.DataFrame):
-            if n != len(conditions):
-                raise ConditionError(f"num_rows ({n}) must equal the number of rows of the "
-                                     f"conditions table ({len(conditions)}): one output row "
-                                     "per conditions row")
-            return self._sample_table(conditions, seed, batch_size, id_offset)
-        conds, seed, rows = self._sampling(n, conditions, seed)
-        out = self._sample_rows(n, conds, seed, batch_size or DEFAULT_BATCH, rows)
-        return self._fill_ids(out, id_offset)
-
+            self.check_conditions(conditions, start + n)
+            out = self._sample_table(conditions, resolve_seed(seed), start, n, batch)
+        else:
+            conds, seed, rows = self._sampling(n, conditions, seed)
+            out = pd.concat(list(self._stream(conds, seed, start, n, batch, rows)),
+                            ignore_index=True)
+        return self._fill_ids(out, id_offset + start)
 
     def iter_sample(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None = None,
                     seed: int | None = None, chunk_rows: int = DEFAULT_BATCH
@@ -190,7 +169,7 @@ class Synthesizer(ABC):
         """`sample` in chunks of at most `chunk_rows` rows, for streaming a large request: the
         chunks concatenated equal `sample(num_rows, conditions, seed)` (ids included)."""
         self._fitted_transformer()  # not fitted: say so before anything else
-        n, chunk_rows = _check_rows(num_rows), _check_rows(chunk_rows, "chunk_rows")
+        n, chunk_rows = check_rows(num_rows), check_rows(chunk_rows, "chunk_rows")
         if isinstance(conditions, pd.DataFrame):
             df = self.sample(n, conditions, seed)
             for start in range(0, n, chunk_rows):
@@ -198,7 +177,7 @@ class Synthesizer(ABC):
             return
         conds, seed, rows = self._sampling(n, conditions, seed)
         offset = 0
-        for part in _rechunk(self._iter_rows(n, conds, seed, chunk_rows, rows), chunk_rows):
+        for part in _rechunk(self._stream(conds, seed, 0, n, chunk_rows, rows), chunk_rows):
             yield self._fill_ids(part, offset)
             offset += len(part)
 
@@ -207,63 +186,90 @@ class Synthesizer(ABC):
         """(parsed conditions, the seed, rows per block). Without a seed there is nothing to
         reproduce, so a small unconditioned request runs only its own rows."""
         fresh = seed is None
-        seed = secrets.randbits(62) if fresh else _check_seed(seed)
+        seed = resolve_seed(seed)
         conds = parse_conditions(conditions, self._fitted_transformer())
         rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not conds else BLOCK_ROWS
         return conds, seed, rows
 
-    def _sample_rows(self, n: int, conds: list[Condition], seed: int, batch_size: int,
-                     rows: int = BLOCK_ROWS) -> pd.DataFrame:
-        frames = list(self._iter_rows(n, conds, seed, batch_size, rows))
-        return pd.concat(frames, ignore_index=True)
+    def _stream(self, conds: list[Condition], seed: int, start: int, n: int, batch_size: int,
+                rows: int = BLOCK_ROWS) -> Iterator[pd.DataFrame]:
+        """Rows start..start+n of the stream of `seed` (synth.models.seeding), segment by
+        segment."""
+        pos, end = start, start + n
+        while pos < end:
+            segment, lo = divmod(pos, SEGMENT_ROWS)
+            hi = min(SEGMENT_ROWS, lo + end - pos)
+            yield from self._segment(conds, seed, segment, lo, hi, batch_size, rows)
+            pos += hi - lo
 
-    def _iter_rows(self, n: int, conds: list[Condition], seed: int, batch_size: int,
-                   rows: int) -> Iterator[pd.DataFrame]:
-        """Decoded rows, block group by block group, that meet `conds`: n in all."""
+    def _segment(self, conds: list[Condition], seed: int, segment: int, lo: int, hi: int,
+                 batch_size: int, rows: int) -> Iterator[pd.DataFrame]:
+        """Rows lo..hi of one segment: its blocks in order, rows that miss `conds` dropped."""
         tr = self._fitted_transformer()
         plan = self._plan(conds)
         per_chunk = max(1, -(-batch_size // rows))
-        got, tried, block = 0, 0, 0
-        while got < n:
-            k = per_chunk if conds else min(per_chunk, -(-(n - got) // rows))
-            numeric, null, cats, uniforms = self._generate(seed, block, k, plan, rows)
+        block, skip = (0, lo) if conds else divmod(lo, rows)  # first block, rows to drop
+        want, accepted, tried = hi - lo, 0, 0
+        while want > 0:  # blocks are kept in order, so k (how many per network call) is
+            #             free: enough for the rows still wanted at the acceptance seen so far
+            rate = accepted / tried if tried else 1.0
+            k = per_chunk if rate == 0 else min(per_chunk, max(1, math.ceil(
+                (skip + want) / (rows * rate))))
+            numeric, null, cats, uniforms = self._generate(seed, segment, block, k, plan, rows)
             df = tr.decode(numeric, null, cats, uniforms)
             block, tried = block + k, tried + len(df)
             if conds:
                 df = df[condition_mask(df, conds, tr)]
-                _check_acceptance(conds, got + len(df), tried, n)
-            df = df.iloc[:n - got].reset_index(drop=True)
-            got += len(df)
-            yield df
+                _check_acceptance(conds, accepted + len(df), tried, hi)
+            accepted += len(df)
+            dropped = min(skip, len(df))
+            df = df.iloc[dropped:dropped + want].reset_index(drop=True)
+            skip -= dropped
+            want -= len(df)
+            if len(df):
+                yield df
 
-    def _generate(self, seed: int, first: int, k: int, plan: Any, rows: int = BLOCK_ROWS
+    def _generate(self, seed: int, segment: int, first: int, k: int, plan: Any,
+                  rows: int = BLOCK_ROWS
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Blocks first..first+k-1 (of `rows` rows) in codec space, plus the uniforms that
-        decoding draws."""
+        """Blocks first..first+k-1 (of `rows` rows) of a segment in codec space, plus the
+        uniforms that decoding draws."""
         tr = self._fitted_transformer()
         parts = []
         with torch.no_grad():
             for b in range(first, first + k):
-                gen = block_generator(seed, b)
+                gen = block_generator(seed, b, segment)
                 numeric, null, cats = self._block(gen, plan, rows)
                 uniforms = torch.rand(rows, len(tr.random_columns), generator=gen,
                                       dtype=torch.float64).numpy()
                 parts.append((numeric, null, cats, uniforms))
         return tuple(np.concatenate(p, axis=0) for p in zip(*parts, strict=True))  # type: ignore
 
-    def _sample_table(self, table: pd.DataFrame, seed: int | None, batch_size: int | None,
-                      id_offset: int) -> pd.DataFrame:
+    def _sample_table(self, table: pd.DataFrame, seed: int, start: int, n: int,
+                      batch_size: int) -> pd.DataFrame:
+        """Per-row conditions, rows start..start+n: the table is read in windows of
+        SEGMENT_ROWS rows; within a window, the rows with equal conditions form a group whose
+        stream is keyed by (seed, window, the conditions), and a group's k-th row is its
+        stream's k-th row, so any slice of the output is reproduced by any call."""
         tr = self._fitted_transformer()
-        seed = secrets.randbits(62) if seed is None else _check_seed(seed)
+        end = start + n
         parts, positions = [], []
-        for i, (conds, rows) in enumerate(condition_groups(table, tr)):
-            parsed = parse_conditions(conds, tr)
-            parts.append(self._sample_rows(len(rows), parsed, derive_seed(seed, 2**32, i),
-                                           batch_size or DEFAULT_BATCH))
-            positions.append(rows)
+        for first in range(start - start % SEGMENT_ROWS, end, SEGMENT_ROWS):
+            window = table.iloc[first:min(first + SEGMENT_ROWS, end)]
+            for conds, rows in condition_groups(window, tr):
+                absolute = rows + first
+                keep = absolute >= start
+                if not keep.any():
+                    continue
+                key = group_seed(seed, first // SEGMENT_ROWS, conds)
+                skip = int((~keep).sum())  # rows are in table order: the kept ones are last
+                frames = self._stream(parse_conditions(conds, tr), key, skip, int(keep.sum()),
+                                      batch_size)
+                parts.append(pd.concat(list(frames), ignore_index=True))
+                positions.append(absolute[keep])
         out = pd.concat(parts, ignore_index=True)
         out.index = np.concatenate(positions)
-        return self._fill_ids(out.sort_index().reset_index(drop=True), id_offset)
+        return out.sort_index().reset_index(drop=True)
 
     def _fill_ids(self, df: pd.DataFrame, id_offset: int) -> pd.DataFrame:
         for name, codec in self._fitted_transformer().codecs.items():
@@ -341,18 +347,6 @@ def _rechunk(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame
             held, count = [joined.iloc[size:]], count - size
     if count:
         yield pd.concat(held, ignore_index=True)
-
-
-def _check_rows(num_rows: Any, what: str = "num_rows") -> int:
-    if isinstance(num_rows, bool) or not isinstance(num_rows, int | np.integer) or num_rows < 1:
-        raise DataError(f"{what} must be a positive integer, got {num_rows!r}")
-    return int(num_rows)
-
-
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise DataError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def _check_acceptance(conds: list[Condition], got: int, tried: int, n: int) -> None:

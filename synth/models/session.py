@@ -1,5 +1,6 @@
-"""Training as epochs over one shard of encoded rows, so that `model.fit` in one process and
-every Ray Train worker run the same code (jobs/ supplies the distributed pieces):
+"""Training as epochs over one shard of data, so that `model.fit` in one process, every Ray
+Train worker and every Tune trial run the same code (synth.models.loop runs the epochs; jobs/
+supplies the distributed pieces):
 
 - `Shard`: this worker's encoded rows, the global row count, rank and world size;
 - `wrap`: what to do with each network before training (DDP via ray.train.torch.prepare_model
@@ -59,11 +60,14 @@ def bare(module: nn.Module) -> nn.Module:
 
 @dataclass
 class Shard:
-    data: np.ndarray  # encoded rows of this worker (float32)
-    global_rows: int
+    """This worker's training data: encoded rows (tables), or images with their label codes."""
+
+    data: Any  # tables: encoded rows (float32 array); images: N x C x S x S float tensor
+    global_rows: int  # rows (images) of all shards together
     rank: int = 0
     world: int = 1
     device: torch.device | None = None
+    codes: Any = None  # images: N x attributes label codes (long tensor)
 
 
 def steps_per_epoch(shard: Shard, batch_size: int) -> int:
@@ -111,16 +115,7 @@ class TrainingSession(ABC):
     def finish(self) -> None:
         """Install the trained weights into the model (unwrapped, on CPU, eval mode)."""
 
-
-def run_epochs(session: TrainingSession, epochs: int, name: str, progress: bool
-               ) -> list[dict[str, float]]:
-    """The single-process epoch loop (with a progress bar when asked)."""
-    from tqdm.auto import tqdm
-
-    history = []
-    bar = tqdm(range(session.epoch, epochs), desc=f"{name} epochs", disable=not progress)
-    for _ in bar:
-        metrics = session.run_epoch()
-        history.append(metrics)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in metrics.items() if k.startswith("loss")})
-    return history
+    def grid(self) -> np.ndarray | None:
+        """Fixed-noise samples as one uint8 image grid (image models), else None: checkpoints
+        and in-process snapshots carry it."""
+        return None

@@ -13,10 +13,11 @@ from torch import nn
 
 from synth.config import require
 from synth.data.transformer import TransformerParams
-from synth.models.base import BLOCK_ROWS, Synthesizer, derive_seed
+from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
 from synth.models.layout import SpanLayout
 from synth.models.registry import register_synthesizer
+from synth.models.seeding import derive_seed
 from synth.models.session import (
     Reduce,
     Shard,

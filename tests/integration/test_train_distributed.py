@@ -16,7 +16,7 @@ import pytest
 import synth
 from jobs import train
 from jobs.common import LOCAL_RAY_ENV
-from jobs.distributed import digest
+from jobs.ray_train.collective import digest
 from synth.data import io
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -112,6 +112,19 @@ def test_cgan_honours_conditions_and_round_trips(cgan, tmp_path):
             cgan.sample(2, conditions=bad)
 
 
+def test_images_slice_like_one_call(cgan):
+    """The seeding rule for images: images start..start+n of one call, by any call."""
+    model = cgan
+    attribute = model.labels.attributes[0]
+    value = model.labels.values[attribute][1]
+    table = pd.DataFrame({attribute: [value if i % 3 else None for i in range(150)]})
+    for conditions in (None, {attribute: value}, table):
+        whole = model.sample(150, conditions=conditions, seed=4)
+        part = model.sample(90, conditions=conditions, seed=4, start=60)
+        assert np.array_equal(part.images, whole.images[60:])
+        pd.testing.assert_frame_equal(part.labels, whole.labels.iloc[60:].reset_index(drop=True))
+
+
 def test_dcgan_on_texture_crops(tmp_path):
     textures = np.load(DATA / "textures512.npz")
     patches = np.concatenate([crops(textures[k], 128, 40, seed=i)

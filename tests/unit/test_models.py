@@ -115,7 +115,7 @@ def test_ctgan_imposes_a_category_through_its_conditional_vector(fitted):
     assert plan is not None
 
     def share(plan):
-        out = model.transformer.decode(*model._generate(seed=0, first=0, k=2, plan=plan))
+        out = model.transformer.decode(*model._generate(seed=0, segment=0, first=0, k=2, plan=plan))
         return (out["income"] == ">50K").mean()
 
     with_vector, without = share(plan), share(None)

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from jobs.sample_plan import allocate, make_plan
+from jobs.ray_data.plan import allocate, make_plan
 from synth.errors import ConditionError
 
 COLUMNS = ["age", "sex", "income"]
@@ -49,8 +49,11 @@ def test_a_count_column_that_is_a_model_column_is_a_condition():
 def test_per_row_table_slices_in_order_and_hashes_its_content():
     table = pd.DataFrame({"sex": ["Female", "Female", "Male"]})
     plan = make_plan(table, None, 2, COLUMNS)
-    assert [(p.rows, p.start) for p in plan.parts] == [(2, 0), (1, 2)]
-    assert plan.conditions_of(plan.parts[1])["sex"].tolist() == ["Male"]
+    assert [(p.rows, p.start, p.offset) for p in plan.parts] == [(2, 0, 0), (1, 2, 2)]
+    # a part's conditions: the table up to its last row; sample(start=offset) reads its rows
+    args = plan.sample_args(plan.parts[1], seed=7)
+    assert args["conditions"]["sex"].tolist() == ["Female", "Female", "Male"]
+    assert (args["start"], args["num_rows"], args["seed"]) == (2, 1, 7)
     other = make_plan(table.iloc[::-1].reset_index(drop=True), None, 2, COLUMNS)
     assert plan.run["table_sha256"] != other.run["table_sha256"]
 

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from serving.catalog import Catalog, NotFound
 from serving.encode import csv_chunks, json_chunks, jsonl_chunks
-from serving.generate import Invalid, body_chunks, check_size, model_conditions
+from serving.generate import body_chunks, model_conditions
+from serving.requests import Invalid, check_size
 from serving.schemas import GenerateRequest
 from serving.settings import load_settings, read_api_key
 from synth.errors import ConfigError

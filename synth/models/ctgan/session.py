@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.models.base import derive_seed
 from synth.models.ctgan.sampler import CondSampler
 from synth.models.ctgan.train import StepInputs, build_state, train_step
 from synth.models.layout import SpanLayout
+from synth.models.seeding import derive_seed
 from synth.models.session import (
     Reduce,
     Shard,

@@ -6,7 +6,6 @@ on how a request is split."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,14 +13,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synth.config import build_config, config_to_dict
+from synth.config import config_to_dict
 from synth.data.images import ImageData, encode_png, fit_size, load_images, to_uint8, to_unit
 from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedError
-from synth.models.base import _check_rows, _check_seed, block_generator
 from synth.models.images.config import ImageGANConfig
 from synth.models.images.labels import LabelCodec
 from synth.models.images.networks import Generator
+from synth.models.images.session import ImageSession
+from synth.models.protocol import SynthModel
 from synth.models.registry import register_synthesizer
+from synth.models.seeding import block_generator, check_rows, check_start, resolve_seed
+from synth.models.session import Reduce, Shard, TrainingSession, Wrap, pick_device
 from synth.store import (
     json_bytes,
     load_json,
@@ -46,18 +48,18 @@ class ImageSample:
         return encode_png(self.images[i])
 
 
-class ImageGAN:
+class ImageGAN(SynthModel):
     name: ClassVar[str]
     conditional: ClassVar[bool]
     config_cls = ImageGANConfig
-    kind = "image"
+    kind: ClassVar[str] = "image"
 
     def __init__(self, **params: Any) -> None:
-        self.config = build_config(self.config_cls, params, where=f"{self.name} model")
+        super().__init__(**params)
         self.generator: Generator | None = None
         self.labels = LabelCodec()
         self.channels = 1
-        self.history: list[dict[str, float]] = []
+        self.is_prepared = False
         self.snapshots: list[tuple[int, bytes]] = []  # (epoch, PNG grid)
 
     # ----------------------------------------------------------------- fit
@@ -72,6 +74,7 @@ class ImageGAN:
             raise DataError(f"{self.name} conditions on label columns, and the data has none; "
                             "give labels (e.g. class subfolders) or use dcgan")
         self.labels = LabelCodec.fit(data.labels, attributes if self.conditional else [])
+        self.is_prepared = True
         return images, torch.as_tensor(self.labels.encode(data.labels))
 
     def _as_data(self, data: Any, labels: pd.DataFrame | None) -> ImageData:
@@ -84,55 +87,79 @@ class ImageGAN:
             labels = pd.DataFrame(index=range(len(images)))
         return ImageData(images, pd.DataFrame(labels).reset_index(drop=True))
 
-    def training_session(self, images: torch.Tensor, codes: torch.Tensor, global_rows: int,
-                         rank: int = 0, world: int = 1, wrap: Any = None, reduce: Any = None,
-                         device: torch.device | None = None) -> Any:
-        from synth.models.images.session import ImageSession
+    @property
+    def prepared(self) -> bool:
+        return self.is_prepared or self.generator is not None
 
-        return ImageSession(self, images, codes, global_rows, rank, world, wrap, reduce, device)
+    def worker_state(self) -> dict[str, Any]:
+        return {"labels": self.labels.to_json(), "channels": self.channels}
+
+    def _install_worker_state(self, state: dict[str, Any]) -> None:
+        self.labels = LabelCodec.from_json(state["labels"])
+        self.channels, self.is_prepared = int(state["channels"]), True
+
+    def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
+                 ) -> ImageSession:
+        return ImageSession(self, shard, wrap, reduce, device)
 
     def fit(self, data: ImageData | np.ndarray | str, labels: pd.DataFrame | None = None
             ) -> ImageGAN:
-        from tqdm.auto import tqdm
-
-        from synth.models.session import pick_device
-
         images, codes = self.prepare(data, labels)
-        session = self.training_session(images, codes, len(images),
-                                        device=pick_device(self.config.device))
-        self.history, self.snapshots = [], []
-        every = self.config.snapshot_every
-        for _ in tqdm(range(self.config.epochs), desc=f"{self.name} epochs",
-                      disable=not self.config.progress):
-            self.history.append(session.run_epoch())
-            if every and session.epoch % every == 0:
-                self.snapshots.append((session.epoch, encode_png(session.grid())))
-        session.finish()
+        self.snapshots = []
+        self.train_in_process(Shard(images, len(images), codes=codes,
+                                    device=pick_device(self.config.device)),
+                              on_epoch=self._snapshot)
         return self
 
+    def _snapshot(self, session: TrainingSession, metrics: dict[str, Any]) -> None:
+        every = self.config.snapshot_every
+        grid = session.grid() if every and session.epoch % every == 0 else None
+        if grid is not None:
+            self.snapshots.append((session.epoch, encode_png(grid)))
+
     # ----------------------------------------------------------------- sample
+    def check_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None,
+                         num_rows: int | None = None) -> None:
+        if isinstance(conditions, dict) and any(isinstance(v, dict) for v in conditions.values()):
+            raise ConditionError("image attributes are categorical: give values, not ranges")
+        if isinstance(conditions, pd.DataFrame) and num_rows is not None \
+                and len(conditions) != num_rows:
+            raise ConditionError(f"num_rows ({num_rows}) must equal the conditions table's rows "
+                                 f"({len(conditions)})")
+        self._condition_rows(conditions)
+
     def sample(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None = None,
-               seed: int | None = None) -> ImageSample:
+               seed: int | None = None, start: int = 0) -> ImageSample:
         """`num_rows` images. conditions: {attribute: value} for all, or a DataFrame with one
-        row of attributes per image (null cells drawn)."""
+        row of attributes per image (null cells drawn). `start`: images start..start+num_rows
+        of what `sample(start + num_rows, conditions, seed)` returns (a conditions table then
+        has start + num_rows rows). Image i is in block i // IMAGE_BLOCK, keyed (seed, block)."""
         gen_net = self._fitted()
-        n = _check_rows(num_rows)
-        seed = secrets.randbits(62) if seed is None else _check_seed(seed)
-        rows = self._condition_rows(conditions, n)
+        n, start = check_rows(num_rows), check_start(start)
+        seed = resolve_seed(seed)
+        first = start - start % IMAGE_BLOCK
+        if isinstance(conditions, pd.DataFrame):
+            self.check_conditions(conditions, start + n)
+            conditions = conditions.iloc[first:start + n]
+        rows = self._condition_rows(conditions)
+        per_row = isinstance(conditions, pd.DataFrame)
         images, codes = [], []
         with torch.no_grad():
-            for block, start in enumerate(range(0, n, IMAGE_BLOCK)):
-                gen = block_generator(seed, block)
+            for at in range(first, start + n, IMAGE_BLOCK):
+                gen = block_generator(seed, at // IMAGE_BLOCK)
                 z = torch.randn(IMAGE_BLOCK, self.config.z_dim, generator=gen)
-                code = self._block_codes(rows, start, gen)
-                out = self._run(gen_net, z, self.labels.onehot(code))
-                images.append(to_uint8(out)[: n - start])
-                codes.append(code.numpy()[: n - start])
+                code = self._block_codes(rows, per_row, at - first, gen)
+                cond = self.labels.onehot(code)
+                out = self._run_network(gen_net, z, cond if cond.shape[1] else None)
+                lo, hi = max(start - at, 0), min(start + n - at, IMAGE_BLOCK)
+                images.append(to_uint8(out)[lo:hi])
+                codes.append(code.numpy()[lo:hi])
         labels = self.labels.decode(np.concatenate(codes)) if self.labels.attributes else \
             pd.DataFrame(index=range(n))
         return ImageSample(np.concatenate(images), labels)
 
-    def _condition_rows(self, conditions: Any, n: int) -> list[dict[str, Any]]:
+    def _condition_rows(self, conditions: Any) -> list[dict[str, Any]]:
+        """One dict of fixed attributes for all images, or one per row; values checked."""
         if conditions is None:
             return [{}]
         if isinstance(conditions, dict):
@@ -140,9 +167,6 @@ class ImageGAN:
                 self.labels.code_of(a, v)
             return [dict(conditions)]
         if isinstance(conditions, pd.DataFrame):
-            if len(conditions) != n:
-                raise ConditionError(f"num_rows ({n}) must equal the conditions table's rows "
-                                     f"({len(conditions)})")
             rows = [{k: v for k, v in r.items() if not pd.isna(v)}
                     for r in conditions.to_dict(orient="records")]
             for r in {tuple(sorted(r.items(), key=str)) for r in rows}:
@@ -152,9 +176,10 @@ class ImageGAN:
         raise ConditionError(f"conditions must be a dict or a DataFrame, got "
                              f"{type(conditions).__name__}")
 
-    def _block_codes(self, rows: list[dict[str, Any]], start: int, gen: torch.Generator
-                     ) -> torch.Tensor:
-        if len(rows) == 1:
+    def _block_codes(self, rows: list[dict[str, Any]], per_row: bool, start: int,
+                     gen: torch.Generator) -> torch.Tensor:
+        """The label codes of one block: the fixed attributes for all, or row by row."""
+        if not per_row:
             return self.labels.draw(rows[0], IMAGE_BLOCK, gen)
         out = self.labels.draw({}, IMAGE_BLOCK, gen)
         for i, fixed in enumerate(rows[start:start + IMAGE_BLOCK]):
@@ -162,16 +187,8 @@ class ImageGAN:
                 out[i] = self.labels.draw(fixed, 1, gen)[0]
         return out
 
-    def _run(self, net: Generator, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        from synth.models.session import run_on
-
-        return run_on(getattr(self, "_sample_device", None), net, z,
-                      cond if cond.shape[1] else None)
-
-    def to_device(self, device: str | torch.device) -> ImageGAN:
-        self._sample_device = torch.device(device)
-        self._fitted().to(self._sample_device)
-        return self
+    def _networks(self) -> list[torch.nn.Module]:
+        return [self._fitted()]
 
     def _fitted(self) -> Generator:
         if self.generator is None:
@@ -182,6 +199,10 @@ class ImageGAN:
     @property
     def fitted(self) -> bool:
         return self.generator is not None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.labels.attributes)
 
     # ----------------------------------------------------------------- save / load
     def save(self, path: str, extra: dict[str, bytes] | None = None) -> str:

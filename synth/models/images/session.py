@@ -11,8 +11,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from synth.data.grid import make_grid
 from synth.models.images.networks import Discriminator, Generator, init_weights
-from synth.models.session import TrainingSession, bare, no_reduce, no_wrap
+from synth.models.session import Reduce, Shard, TrainingSession, Wrap, bare
 from synth.models.session import rng_state as _rng_state
 from synth.models.session import set_rng_state as _set_rng_state
 
@@ -34,12 +35,12 @@ def g_loss(fake: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 class ImageSession(TrainingSession):
-    def __init__(self, model: Any, images: torch.Tensor, codes: torch.Tensor, global_rows: int,
-                 rank: int = 0, world: int = 1, wrap: Any = None, reduce: Any = None,
-                 device: torch.device | None = None) -> None:
-        cfg, device = model.config, device or torch.device("cpu")
+    def __init__(self, model: Any, shard: Shard, wrap: Wrap, reduce: Reduce,
+                 device: torch.device) -> None:
+        cfg, rank = model.config, shard.rank
         self.model, self.cfg, self.device = model, cfg, device
-        self.global_rows, self.world = global_rows, world
+        self.global_rows, self.world = shard.global_rows, shard.world
+        images, codes = torch.as_tensor(shard.data), torch.as_tensor(shard.codes, dtype=torch.long)
         self.rng = np.random.default_rng([cfg.seed, rank])
         torch.manual_seed(cfg.seed * 1000 + rank)
         cond = model.labels.dim
@@ -48,13 +49,12 @@ class ImageSession(TrainingSession):
                              cfg.spectral_norm)
         gen.apply(init_weights)
         disc.apply(init_weights)
-        wrap = wrap or no_wrap
         self.g, self.d = wrap(gen.to(device)), wrap(disc.to(device))
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=betas)
         self.images, self.codes = images.to(device), codes.to(device)
-        self.reduce = reduce or no_reduce
+        self.reduce = reduce
         fixed = torch.Generator().manual_seed(cfg.seed)
         self.fixed_z = torch.randn(GRID, cfg.z_dim, generator=fixed).to(device)
         self.fixed_codes = model.labels.draw({}, GRID, fixed).to(device)
@@ -96,8 +96,6 @@ class ImageSession(TrainingSession):
 
     def grid(self) -> np.ndarray:
         """The fixed-noise samples as one uint8 image grid (progress snapshots)."""
-        from synth.models.images.grid import make_grid
-
         gen = bare(self.g)
         was = gen.training
         gen.eval()

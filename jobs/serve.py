@@ -1,4 +1,4 @@
-"""`synth serve` / `python -m serving.run`: the Serve app on a local Ray (or the cluster named by
+"""`synth serve` / `python -m jobs.serve`: the Serve app on a local Ray (or the cluster named by
 --address / RAY_ADDRESS), the same as `serve run serving.app:build_app key=value ...`.
 
     synth serve --store runs/demo/models                    # http://127.0.0.1:8000
@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import time
 
 from jobs.common import job_parser, parse_overrides, run_main, start_ray
+from serving.app import build_app
+from serving.launch import deploy, serve_until_interrupted
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,24 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
 
     def body() -> None:
-        from ray import serve
-
-        from serving.app import build_app
-
         settings = parse_overrides(args.settings)
         if args.store:
             settings["store"] = args.store
-        app = build_app(settings)  # checks the settings before Ray starts
+        build_app(settings)  # checks the settings before Ray starts
         start_ray(args.address)
-        serve.start(http_options={"host": args.host, "port": args.port})
-        serve.run(app, name="raysynth", route_prefix="/")
+        deploy(settings, args.host, args.port)
         print(f"serving on http://{args.host}:{args.port} (docs at /docs); Ctrl-C stops",
               flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            serve.shutdown()
+        serve_until_interrupted()
 
     return run_main(body)
 

@@ -15,51 +15,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from jobs.ray_data.read import read
 from synth.data.metadata import Metadata, detect_metadata
 from synth.errors import DataError
 from synth.metrics import counts as cnt
 from synth.metrics import rowsample as rs
 from synth.metrics import scan as scn
-
-
-def read(uri: str) -> Any:
-    """A Ray Dataset over a CSV (optionally .gz) or Parquet file, or a Parquet prefix."""
-    import pyarrow.fs as pafs
-    import ray.data
-
-    # Ray 2.60's file-listing stage of the V2 datasources idles ~5 s per execution (measured:
-    # 5.3 s wall, 56 ms CPU for one local file); the established readers do not.
-    ray.data.DataContext.get_current().use_datasource_v2 = False
-
-    from synth.data.io import filesystem
-
-    fs, path = filesystem(uri)
-    info = fs.get_file_info(path)
-    if info.type == pafs.FileType.NotFound:
-        raise DataError(f"data {uri!r} does not exist; check the path (local or s3://)")
-    if uri.endswith((".csv", ".csv.gz")):
-        import pyarrow.csv as pacsv
-
-        args = {"compression": "gzip"} if uri.endswith(".gz") else {}
-        # empty strings are nulls, as pandas.read_csv reads them (pyarrow keeps "" by default)
-        convert = pacsv.ConvertOptions(strings_can_be_null=True)
-        return ray.data.read_csv(path, filesystem=fs, arrow_open_stream_args=args,
-                                 convert_options=convert, override_num_blocks=1)
-    if info.type == pafs.FileType.Directory or uri.endswith((".parquet", ".pq")):
-        # one read task per file: Ray would otherwise split each file's output into many small
-        # blocks that cannot fuse with the statistics and queue in the object store
-        return ray.data.read_parquet(path, filesystem=fs,
-                                     override_num_blocks=_file_count(fs, path, info))
-    raise DataError(f"unsupported data {uri!r}: use .csv, .csv.gz, .parquet or a Parquet prefix")
-
-
-def _file_count(fs: Any, path: str, info: Any) -> int:
-    import pyarrow.fs as pafs
-
-    if info.type != pafs.FileType.Directory:
-        return 1
-    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
-    return max(1, sum(i.type == pafs.FileType.File for i in infos))
+from synth.metrics.evaluate import fidelity_part, make_config, sample_metrics, settings_of
+from synth.metrics.inputs import check_columns, check_inputs
+from synth.metrics.report import Report
 
 
 def _tagged(ds: Any, role: str, fn: Callable[[pa.Table], Any], merge: Callable[[Any, Any], Any],
@@ -136,8 +100,6 @@ def _datasets(cfg: Any) -> dict[str, Any]:
 def _metadata(cfg: Any, sets: dict[str, Any], metadata: dict | None) -> Metadata:
     """Column kinds from the metadata file, else detected on the first rows of the real data;
     checked against the columns of every data set."""
-    from synth.metrics.inputs import check_columns
-
     names = {role: list(ds.schema().names) for role, ds in sets.items()}
     for role in sets:
         if role != "real":
@@ -149,10 +111,6 @@ def _metadata(cfg: Any, sets: dict[str, Any], metadata: dict | None) -> Metadata
 
 def evaluate_streams(cfg: Any, metadata: dict | None):
     """The evaluate job on Ray Data; returns a synth Report."""
-    from synth.metrics.evaluate import fidelity_part, make_config, sample_metrics, settings_of
-    from synth.metrics.inputs import check_inputs
-    from synth.metrics.report import Report
-
     start = time.perf_counter()
     ecfg = make_config(cfg.settings)
     sets = _datasets(cfg)

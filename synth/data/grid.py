@@ -7,13 +7,13 @@ import math
 import numpy as np
 import torch
 
+from synth.data.images import to_uint8
+
 
 def make_grid(images: torch.Tensor | np.ndarray, columns: int | None = None, pad: int = 2
               ) -> np.ndarray:
     """N images (float N x C x H x W in [-1, 1], or uint8 N x H x W x C) -> one uint8
     H' x W' x C grid."""
-    from synth.data.images import to_uint8
-
     arr = to_uint8(images) if isinstance(images, torch.Tensor) else np.asarray(images)
     if arr.ndim == 3:
         arr = arr[..., None]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from synth.api import synthesizer_class
 from synth.errors import ConfigError
 
 BUDGET_KEYS = ("epochs",)  # the search budget, set by the tune job, never searched
@@ -15,8 +16,6 @@ def model_space(family: str, override: dict[str, Any] | None, fixed: dict[str, A
                 ) -> dict[str, dict]:
     """The plain space of `family`: its declared one, replaced per key by `override`, minus
     the budget keys and the `fixed` ones; unknown names are refused."""
-    from synth.api import synthesizer_class
-
     config = synthesizer_class(family).config_cls  # the family's config, no model built
     names = {f.name for f in dataclasses.fields(config)}
     for key in [*(override or {}), *fixed]:

@@ -10,24 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
+from jobs.ray_data.files import encode_parquet, part_name, write_file
+from jobs.ray_data.plan import Part, SamplePlan
+from synth.data.io import join
 from synth.errors import ConfigError
 
 IMAGES_DIR = "_images"
 
 
-def is_image(model: Any) -> bool:
-    return getattr(model, "kind", "table") == "image"
-
-
-def columns(model: Any) -> list[str]:
-    return model.labels.attributes if is_image(model) else list(model.transformer.codecs)
-
-
-def schema(model: Any) -> Any:
+def schema(model: Any) -> pa.Schema:
     """The Arrow schema of an image model's part manifests."""
-    import pyarrow as pa
-
     fields = [pa.field("image_id", pa.int64()), pa.field("file", pa.string())]
     for attribute, values in model.labels.values.items():
         kind = pa.array([v for v in values if v is not None]).type
@@ -35,26 +29,15 @@ def schema(model: Any) -> Any:
     return pa.schema(fields)
 
 
-def check(model: Any, plan: Any, seed: int, fmt: str) -> None:
+def check_format(fmt: str) -> None:
     if fmt != "parquet":
         raise ConfigError("an image model writes PNG files with Parquet manifests: drop "
                           "--format csv")
-    if plan.table is not None:
-        model.sample(len(plan.table.head(64)), conditions=plan.table.head(64), seed=seed)
-        model._condition_rows(plan.table, len(plan.table))  # every row's values checked
-        return
-    for conds in plan.groups[:64]:
-        model.sample(1, conditions=conds, seed=seed)
 
 
-def write_part(model: Any, plan: Any, part: Any, seed: int, output: str) -> None:
+def write_part(model: Any, plan: SamplePlan, part: Part, seed: int, output: str) -> None:
     """The part's PNGs, then its manifest."""
-    import pyarrow as pa
-
-    from jobs.sample_stream import encode_parquet, part_name, write_file
-    from synth.data.io import join
-
-    sample = model.sample(part.rows, conditions=plan.conditions_of(part), seed=seed)
+    sample = model.sample(**plan.sample_args(part, seed))
     ids = range(part.first, part.first + part.rows)
     files = [f"{IMAGES_DIR}/{i:012d}.png" for i in ids]
     for j, name in enumerate(files):

@@ -8,8 +8,11 @@ Three kinds of conditions:
 - any other table: per-row conditions, output row r meets row r of the table (N = its rows).
 
 A group's rows are cut into files of `rows_per_file`; a file never spans two groups, so each
-file is one `sample` call. File i starts at global row `first` (ids are offset by it), and its
-seed derives from (seed, i): the plan alone fixes every byte of the output."""
+file is one `sample` call: the rows `offset`..`offset + rows` of its group's stream (the
+seeding rule of synth.models.seeding), starting at global row `first` (ids are numbered from
+it). A group's stream is the job's seed (one group) or derived from (seed, group) (a counts
+table), so neither `rows_per_file` nor the number of workers changes a row, and the one-file
+output (`--output x.parquet`, one part) holds the same rows as a prefix of parts."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from synth.errors import ConditionError
+from synth.models.seeding import derive_seed
 
 COUNT_COLUMNS = ("_count", "count")
 
@@ -32,6 +36,7 @@ class Part:
     first: int  # global row number of the file's first row
     group: int = -1  # fixed conditions: index into SamplePlan.groups
     start: int = -1  # per-row conditions: first row of the conditions table
+    offset: int = 0  # the part's first row within its group's stream
 
 
 @dataclass
@@ -40,15 +45,24 @@ class SamplePlan:
     groups: list[dict[str, Any] | None] = field(default_factory=list)
     table: pd.DataFrame | None = None  # per-row conditions
     run: Any = None  # how _run.json records the conditions
+    counted: bool = False  # groups from a counts table: each group its own stream
 
     @property
     def rows(self) -> int:
         return sum(p.rows for p in self.parts)
 
     def conditions_of(self, part: Part) -> dict[str, Any] | pd.DataFrame | None:
+        """The part's conditions; a per-row table up to the part's last row (the model's
+        `start` reads the rows it needs from it)."""
         if self.table is not None:
-            return self.table.iloc[part.start:part.start + part.rows].reset_index(drop=True)
+            return self.table.iloc[:part.start + part.rows]
         return self.groups[part.group]
+
+    def sample_args(self, part: Part, seed: int) -> dict[str, Any]:
+        """The `model.sample(**args)` call that draws the part's rows."""
+        group_seed = derive_seed(seed, part.group) if self.counted else seed
+        return {"num_rows": part.rows, "conditions": self.conditions_of(part),
+                "seed": group_seed, "start": part.offset}
 
 
 def count_column(table: pd.DataFrame, model_columns: list[str]) -> str | None:
@@ -76,7 +90,7 @@ def _cut(group_rows: list[int], rows_per_file: int) -> list[Part]:
     for group, n in enumerate(group_rows):
         for start in range(0, n, rows_per_file):
             size = min(rows_per_file, n - start)
-            parts.append(Part(len(parts), size, first, group=group))
+            parts.append(Part(len(parts), size, first, group=group, offset=start))
             first += size
     return parts
 
@@ -91,7 +105,7 @@ def _group_plan(table: pd.DataFrame, counts_col: str, rows: int | None, rows_per
     keep = [i for i, n in enumerate(wanted) if n > 0]
     groups, wanted = [groups[i] for i in keep], [int(wanted[i]) for i in keep]
     run = [{"conditions": g, "rows": n} for g, n in zip(groups, wanted, strict=True)]
-    return SamplePlan(_cut(wanted, rows_per_file), groups, run=run)
+    return SamplePlan(_cut(wanted, rows_per_file), groups, run=run, counted=True)
 
 
 def _counts(column: pd.Series, name: str) -> np.ndarray:
@@ -121,7 +135,7 @@ def _row_plan(table: pd.DataFrame, rows: int | None, rows_per_file: int) -> Samp
         raise ConditionError(f"--rows ({rows}) must equal the conditions table's rows "
                              f"({len(table)}): one output row per conditions row; or add a "
                              "'count' column to give rows per group")
-    parts = [Part(i, min(rows_per_file, len(table) - start), start, start=start)
+    parts = [Part(i, min(rows_per_file, len(table) - start), start, start=start, offset=start)
              for i, start in enumerate(range(0, len(table), rows_per_file))]
     digest = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
     digest.update(repr(list(table.columns)).encode())

@@ -1,0 +1,55 @@
+"""Starting the app on Ray Serve: the one launcher used by `synth serve` (jobs/serve.py) and by
+the pipeline's deploy stage. Ray must already be running (jobs/common.start_ray)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+from serving.app import build_app
+
+APP_NAME = "raysynth"
+
+
+def deploy(settings: dict[str, Any], host: str, port: int) -> Any:
+    """Build the app from ServeSettings values and run it on Ray Serve at http://host:port.
+    Bad settings fail in build_app, before anything is deployed."""
+    from ray import serve
+
+    app = build_app(settings)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(app, name=APP_NAME, route_prefix="/")
+    return app
+
+
+def local_url(host: str, port: int) -> str:
+    """The app's base URL as seen from this machine (a wildcard host is reached on loopback)."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+
+
+def wait_for_model(host: str, port: int, name: str, timeout_s: float = 120) -> dict[str, Any]:
+    """GET /v1/models/{name} until it answers (the model is loadable); its description."""
+    url = f"{local_url(host, port)}/v1/models/{name}"
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return json.loads(r.read())
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(1)
+
+
+def serve_until_interrupted() -> None:
+    """A local Ray ends with this process: keep it (and the endpoint) up until Ctrl-C."""
+    from ray import serve
+
+    print("serving; Ctrl-C stops", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        serve.shutdown()
