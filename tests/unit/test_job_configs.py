@@ -4,7 +4,6 @@ data is read or Ray starts, with a "did you mean", and --dry-run shows every par
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -13,19 +12,31 @@ from jobs import pipeline, train, tune
 DATA = "data/adult_train.csv.gz"
 
 
-def _ray_started() -> bool:
-    return "ray" in sys.modules and sys.modules["ray"].is_initialized()
+@pytest.fixture
+def no_ray(monkeypatch):
+    """Fail the test if a job starts (or connects to) Ray."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("Ray was started before the config was checked")
+
+    for job in (pipeline, train, tune):
+        monkeypatch.setattr(job, "start_ray", refuse)
 
 
 @pytest.mark.parametrize("job, argv", [
     (train, ["--data", "no/such/file.csv", "--model", "ctgan", "--name", "x"]),
     (pipeline, ["--data", "no/such/file.csv", "--model", "ctgan"]),
 ])
-def test_a_typo_in_params_fails_before_anything_runs(job, argv, capsys):
+def test_a_typo_in_params_fails_before_anything_runs(job, argv, capsys, no_ray):
     assert job.main([*argv, "params.epoch=5"]) == 2  # the data does not even exist
     err = capsys.readouterr().err
     assert "'epoch'" in err and "did you mean 'epochs'" in err
-    assert not _ray_started()
+
+
+def test_the_guard_sees_a_job_that_starts_ray(no_ray):
+    """Without the typo the same command goes on to start Ray: the guard above is not empty."""
+    with pytest.raises(AssertionError, match="Ray was started"):
+        train.main(["--data", "no/such/file.csv", "--model", "ctgan", "--name", "x",
+                    "params.epochs=5"])
 
 
 def test_dry_run_prints_the_fully_resolved_model_config(capsys):
@@ -42,7 +53,6 @@ def test_an_unknown_family_lists_the_valid_ones(capsys):
     assert "ctgan" in capsys.readouterr().err
 
 
-def test_tune_rejects_a_typo_in_fixed_params_before_ray(capsys):
+def test_tune_rejects_a_typo_in_fixed_params_before_ray(capsys, no_ray):
     assert tune.main(["--data", DATA, "--models", "tvae", "fixed.tvae.epoch=3"]) == 2
     assert "'epoch'" in capsys.readouterr().err
-    assert not _ray_started()
