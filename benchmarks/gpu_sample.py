@@ -61,7 +61,7 @@ def breakdown(model, blocks: int, device: str) -> dict[str, float]:
     model.to_device(device)
     plan = model._plan([])
     start = time.perf_counter()
-    parts = model._generate(1, 0, blocks, plan)
+    parts = model._generate(1, 0, 0, blocks, plan)  # seed 1, segment 0, blocks 0..
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     gen = time.perf_counter() - start

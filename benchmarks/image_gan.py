@@ -29,6 +29,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.dcgan_plain import plain_images_per_s  # noqa: E402
+from synth.models.session import Shard  # noqa: E402
 
 PARAMS = {"image_size": 32, "batch_size": 64, "g_features": 32, "d_features": 32,
           "snapshot_every": 5}
@@ -50,7 +51,7 @@ def speed(images: np.ndarray, labels: pd.DataFrame, epochs: int) -> dict[str, fl
 
     model = synth.create_synthesizer("cgan", **{**PARAMS, "snapshot_every": 0})
     x, codes = model.prepare(images, labels)
-    session = model.training_session(x, codes, len(x))
+    session = model.training_session(Shard(x, len(x), codes=codes))
     session.run_epoch()  # warm up
     start = time.perf_counter()
     seen = sum(session.run_epoch()["images"] for _ in range(epochs))

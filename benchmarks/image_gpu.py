@@ -23,6 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks.dcgan_plain import plain_images_per_s  # noqa: E402
+from synth.models.session import Shard  # noqa: E402
 
 
 def texture_crops(per_texture: int, size: int = 128) -> tuple[np.ndarray, pd.DataFrame]:
@@ -36,7 +37,7 @@ def texture_crops(per_texture: int, size: int = 128) -> tuple[np.ndarray, pd.Dat
 
 def session_images_per_s(model, images, labels, device: str, epochs: int) -> float:
     x, codes = model.prepare(images, labels)
-    session = model.training_session(x, codes, len(x), device=torch.device(device))
+    session = model.training_session(Shard(x, len(x), device=torch.device(device), codes=codes))
     session.run_epoch()  # warm up
     if device == "cuda":
         torch.cuda.synchronize()

@@ -71,7 +71,8 @@ class TrainConfig:
     checkpoint_every: int = 5  # epochs
     max_failures: int = 2  # worker-group restarts from the last checkpoint
     sample_rows: int = 100_000  # random rows the transformer is fitted on
-    early_stop_patience: int = 0  # validations without improvement before stopping (0: off)
+    early_stop_patience: int = 0  # validations without improvement before stopping (0: the
+    #                               model's own rule: off, or argn's patience every epoch)
     validate_every: int = 5  # epochs between validations (column shapes on held rows)
     validation_rows: int = 5_000
 

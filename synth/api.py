@@ -14,6 +14,7 @@ from synth.store import ModelStore, load_json, read_model_dir
 def _load_builtin_models() -> None:
     # importing the modules fills the registry
     from synth.models import copula, tvae  # noqa: F401
+    from synth.models.argn import model as argn_model  # noqa: F401
     from synth.models.ctgan import model  # noqa: F401
     from synth.models.images import gan  # noqa: F401
 

@@ -38,6 +38,7 @@ FAST_PARAMS = {
     "ctgan": {"epochs": 30, "batch_size": 500},
     "tvae": {"epochs": 80, "batch_size": 500},
     "gaussian_copula": {},
+    "argn": {"epochs": 5, "batch_size": 256},
 }
 
 

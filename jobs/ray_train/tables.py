@@ -25,6 +25,16 @@ def transformer_sample(ds: Any, rows: int, seed: int) -> tuple[pd.DataFrame, int
     return ds.random_sample(fraction, seed=seed).limit(rows).to_pandas(), total
 
 
+def worker_loop(cfg: Any, own: LoopConfig) -> LoopConfig:
+    """The workers' loop: the job's early stopping when it sets one, else the model's own
+    (e.g. argn stops when validation stops improving); checkpoints as the job says."""
+    patience, every = cfg.early_stop_patience, cfg.validate_every
+    if not patience:
+        patience, every = own.early_stop_patience, own.validate_every
+    return LoopConfig(epochs=own.epochs, checkpoint_every=cfg.checkpoint_every,
+                      validate_every=every, early_stop_patience=patience)
+
+
 def fit_tables(cfg: Any, metadata: dict | None, spec: TrainerSpec
                ) -> tuple[SynthModel, Any, pd.DataFrame]:
     """Ray Train fit of a table model; `cfg` is the train job's config (resolved params).
@@ -33,10 +43,8 @@ def fit_tables(cfg: Any, metadata: dict | None, spec: TrainerSpec
     model = create_synthesizer(cfg.model, **cfg.params)
     sample, _ = transformer_sample(ds, cfg.sample_rows, model.config.seed)
     model.prepare(sample, metadata)
-    loop = LoopConfig(epochs=model.config.epochs, checkpoint_every=cfg.checkpoint_every,
-                      validate_every=cfg.validate_every,
-                      early_stop_patience=cfg.early_stop_patience)
-    validation = sample.head(cfg.validation_rows) if cfg.early_stop_patience else None
+    loop = worker_loop(cfg, model.loop_config())
+    validation = sample.head(cfg.validation_rows) if loop.early_stop_patience else None
     worker = WorkerConfig(cfg.model, cfg.params, model.worker_state(), loop,
                           validation=validation)
     fitted, result = run_trainer(worker, ds, spec)

@@ -26,7 +26,7 @@ from synth.errors import SynthError
 from synth.models.session import TrainingSession
 
 Metrics = dict[str, Any]
-VALIDATION_KEY = "validation_shapes"
+VALIDATION_KEY = "validation"  # the early-stopping score (higher is better)
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,7 @@ class ProgressHooks(LoopHooks):
             self.on_epoch(session, metrics)
         if final:
             self.bar.close()
+
+    def finish(self, session: TrainingSession) -> None:
+        """After the loop, before the session installs its weights (e.g. the best ones)."""
+        return None

@@ -68,12 +68,17 @@ class SynthModel(ABC):
         return LoopConfig(epochs=int(self.config.epochs))
 
     def train_in_process(self, shard: Shard,
-                         on_epoch: Callable[[TrainingSession, Metrics], None] | None = None
+                         on_epoch: Callable[[TrainingSession, Metrics], None] | None = None,
+                         hooks: ProgressHooks | None = None, loop: LoopConfig | None = None
                          ) -> None:
-        """The loop over all of `shard` in this process (what `fit` does)."""
+        """The loop over all of `shard` in this process (what `fit` does); `hooks` (a
+        ProgressHooks, e.g. with a validation) replace the plain progress bar, `loop` the
+        model's loop_config()."""
         session = self.training_session(shard)
-        hooks = ProgressHooks(self.name, self.config.epochs, self.config.progress, on_epoch)
-        self.history = run_loop(session, self.loop_config(), hooks)
+        hooks = hooks or ProgressHooks(self.name, self.config.epochs, self.config.progress,
+                                       on_epoch)
+        self.history = run_loop(session, loop or self.loop_config(), hooks)
+        hooks.finish(session)
         session.finish()
 
     @property

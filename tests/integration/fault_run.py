@@ -1,7 +1,8 @@
 """Run by test_train_distributed.py in its own process: a 4-node local Ray cluster (all on
 127.0.0.1; three 1-CPU worker nodes with one `trainer` slot each, so one is spare), a 2-worker
-CTGAN run that checkpoints every epoch, and the removal of a node hosting a train worker once
-checkpoints exist. Prints one JSON line with what happened."""
+run of the model family given (argn by default: every family trains in the one loop, so
+one stands for all) that checkpoints every epoch, and the removal of a node hosting a train
+worker once checkpoints exist. Prints one JSON line with what happened."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def kill_a_worker_node(cluster, storage: Path, done: threading.Event, out: dict)
         time.sleep(0.05)
 
 
-def main(data: str, workdir: str) -> None:
+def main(data: str, workdir: str, family: str = "argn") -> None:
     import ray
     from ray.cluster_utils import Cluster
 
@@ -62,9 +63,10 @@ def main(data: str, workdir: str) -> None:
     watcher.start()
     try:
         out["rc"] = train.main([
-            "--data", data, "--model", "ctgan", "--output", str(output), "num_workers=2",
+            "--data", data, "--model", family, "--output", str(output), "num_workers=2",
             "params.epochs=12", "params.batch_size=200", "checkpoint_every=1",
             "max_failures=2", f"storage={storage}", "run_name=fault",
+            *(["params.val_fraction=0"] if family == "argn" else []),  # all 12 epochs
             'resources_per_worker={"CPU": 1, "trainer": 1}'])
     finally:
         done.set()
@@ -79,4 +81,4 @@ def main(data: str, workdir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])

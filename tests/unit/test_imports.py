@@ -24,6 +24,7 @@ LAZY_ALLOWED = {
     ("jobs.pipeline", "serving.launch"),  # Ray Serve + FastAPI, only with --deploy
     ("synth.api", "synth.models.copula"), ("synth.api", "synth.models.tvae"),
     ("synth.api", "synth.models.ctgan.model"),  # the registry fills on first use
+    ("synth.api", "synth.models.argn.model"),
     ("synth.api", "synth.models.images.gan"),
     ("synth.metrics.evaluate", "synth.metrics.detection"),  # scikit-learn, only when asked
     ("synth.metrics.evaluate", "synth.metrics.privacy"),

@@ -22,7 +22,7 @@ from synth.errors import (
 from synth.metrics import column_shapes
 from synth.models.conditions import parse_conditions
 
-MODELS = ["ctgan", "tvae", "gaussian_copula"]
+MODELS = ["ctgan", "tvae", "gaussian_copula", "argn"]
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 

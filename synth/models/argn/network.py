@@ -1,0 +1,75 @@
+"""The network: one embedding per token column and one head per token column. A head sees the
+concatenated embeddings of the token columns before it in the row's column order, the others
+zeroed, so one network holds every conditional p(column | any set of other columns): training
+draws a column order per row (the table's own order for a share of rows, a random one for the
+rest); sampling fills columns in any order, condition columns first. A column's own tokens
+(a numeric value's bin, then its slice) always come in their fixed order."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NEG = -1e9  # logit of a token a column cannot take
+
+
+class ARGNet(nn.Module):
+    def __init__(self, vocab: list[int], column_of: list[int], embedding_dim: int, hidden: int,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        t, v, e = len(vocab), max(vocab), embedding_dim
+        self.tokens, self.embedding_dim, self.vocab = t, e, list(vocab)
+        offsets = torch.tensor([0, *vocab[:-1]]).cumsum(0)
+        self.register_buffer("offsets", offsets)
+        self.register_buffer("column_of", torch.tensor(column_of))
+        col = torch.tensor(column_of)
+        lower = torch.tril(torch.ones(t, t, dtype=torch.bool), diagonal=-1)
+        self.register_buffer("within", (col[:, None] == col[None, :]) & lower)
+        valid = torch.arange(v)[None, :] < torch.tensor(vocab)[:, None]
+        self.register_buffer("valid", valid)
+        self.embed = nn.Embedding(int(sum(vocab)), e)
+        k = t * e
+        self.w1 = nn.Parameter(torch.empty(t, k, hidden).uniform_(-1, 1) / math.sqrt(k))
+        self.b1 = nn.Parameter(torch.zeros(t, hidden))
+        self.w2 = nn.Parameter(torch.empty(t, hidden, v).uniform_(-1, 1) / math.sqrt(hidden))
+        self.b2 = nn.Parameter(torch.zeros(t, v))
+        self.drop = nn.Dropout(dropout)
+
+    def start_from_marginals(self, counts: np.ndarray) -> None:
+        """Output biases at the log frequencies of the tokens (token columns x vocabulary), so
+        training starts from the marginals and spends its steps on the dependencies."""
+        with torch.no_grad():
+            freq = torch.as_tensor(counts, dtype=torch.float32) + 0.5
+            self.b2.copy_(torch.log(freq / freq.sum(dim=1, keepdim=True)))
+
+    def forward(self, tokens: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
+        """Logits (batch x token columns x vocabulary) of every token column given the token
+        columns before it; `ranks` (batch x columns) is each row's column order."""
+        b, t, e = tokens.shape[0], self.tokens, self.embedding_dim
+        emb = self.embed(tokens + self.offsets)  # b x t x e
+        r = ranks[:, self.column_of]  # b x t: the rank of each token's column
+        sees = (r[:, None, :] < r[:, :, None]) | self.within  # b x target x source
+        ctx = (sees[..., None] * emb[:, None, :, :]).reshape(b, t, t * e)
+        h = self.drop(F.relu(torch.bmm(ctx.transpose(0, 1), self.w1) + self.b1[:, None, :]))
+        logits = torch.bmm(h, self.w2) + self.b2[:, None, :]  # t x b x v
+        return logits.transpose(0, 1).masked_fill(~self.valid, NEG)
+
+    def head(self, index: int, ctx: torch.Tensor, size: int) -> torch.Tensor:
+        """Logits of token column `index` (its `size` tokens) from a context (batch x t*e)
+        whose not-yet-sampled token columns are zero."""
+        h = F.relu(ctx @ self.w1[index] + self.b1[index])
+        return h @ self.w2[index, :, :size] + self.b2[index, :size]
+
+    def embed_column(self, index: int, tokens: torch.Tensor) -> torch.Tensor:
+        return self.embed(tokens + self.offsets[index])
+
+
+def token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of the rows: summed over token columns, mean over rows."""
+    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1),
+                          reduction="none")
+    return nll.view(tokens.shape).sum(1).mean()

@@ -1,0 +1,130 @@
+"""ARGN training over one shard of token rows: each epoch walks a fresh permutation of the
+shard in per-worker batches (cycling when the shard is short of the global step count); every
+row gets a column order, the table's own for `fixed_order_share` of the rows and a random one
+for the rest, so the heads learn every conditional the sampler may ask for."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+
+from synth.models.argn.network import token_loss
+from synth.models.loop import ProgressHooks
+from synth.models.seeding import derive_seed
+from synth.models.session import (
+    Reduce,
+    Shard,
+    TrainingSession,
+    Wrap,
+    bare,
+    rng_state,
+    set_rng_state,
+    steps_per_epoch,
+)
+
+
+def token_counts(tokens: np.ndarray, vocab: list[int]) -> np.ndarray:
+    """How often each token occurs in each token column (token columns x largest vocabulary):
+    summed over the shards, the heads start from the marginals."""
+    out = np.zeros((len(vocab), max(vocab)), dtype=np.float64)
+    for i, v in enumerate(vocab):
+        out[i, :v] = np.bincount(tokens[:, i], minlength=v)[:v]
+    return out
+
+
+class ARGNSession(TrainingSession):
+    def __init__(self, model: Any, shard: Shard, wrap: Wrap, reduce: Reduce,
+                 device: torch.device) -> None:
+        cfg = model.config
+        self.model, self.cfg, self.shard = model, cfg, shard
+        torch.manual_seed(derive_seed(cfg.seed, shard.rank))
+        self.gen = torch.Generator().manual_seed(derive_seed(cfg.seed, shard.rank, 1))
+        self.rng = np.random.default_rng(derive_seed(cfg.seed, shard.rank, 2))  # checkpointed
+        tokens = np.asarray(shard.data, dtype=np.int64)
+        net = model.new_network()
+        net.start_from_marginals(reduce(token_counts(tokens, net.vocab)))
+        self.x = torch.as_tensor(tokens, device=device)
+        self.net = wrap(net.to(device))
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        self.columns = len(model.tokens.columns)
+        self.steps = steps_per_epoch(shard, cfg.batch_size)
+        self.epoch = 0
+
+    def _ranks(self, rows: int) -> torch.Tensor:
+        ranks = torch.rand(rows, self.columns, generator=self.gen).argsort(dim=1)
+        fixed = torch.rand(rows, generator=self.gen) < self.cfg.fixed_order_share
+        ranks[fixed] = torch.arange(self.columns)
+        return ranks.to(self.x.device)
+
+    def run_epoch(self) -> dict[str, float]:
+        cfg, n = self.cfg, len(self.x)
+        need = self.steps * cfg.batch_size
+        order = torch.cat([torch.randperm(n, generator=self.gen)
+                           for _ in range(-(-need // max(n, 1)))])[:need].to(self.x.device)
+        self.net.train()
+        total = 0.0
+        for idx in order.split(cfg.batch_size):
+            x = self.x[idx]
+            loss = token_loss(self.net(x, self._ranks(len(x))), x)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            total += float(loss.detach())
+        self.epoch += 1
+        return {"epoch": self.epoch, "loss": total / self.steps, "rows": need * self.shard.world}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"network": bare(self.net).state_dict(), "opt": self.opt.state_dict(),
+                "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        bare(self.net).load_state_dict(state["network"])
+        self.opt.load_state_dict(state["opt"])
+        self.epoch = int(state["epoch"])
+
+    def rng_state(self) -> dict[str, Any]:
+        return {**rng_state(self.rng), "perm": self.gen.get_state()}
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        set_rng_state(self.rng, state)
+        self.gen.set_state(state["perm"])
+
+    def snapshot(self) -> Any:
+        model = copy.copy(self.model)
+        model.network = copy.deepcopy(bare(self.net)).cpu().eval()
+        return model
+
+    def finish(self) -> None:
+        self.model.network = bare(self.net).cpu().eval()
+
+
+class BestOnValidation(ProgressHooks):
+    """In-process early stopping: the negative log-likelihood of held-out token rows (in the
+    table's column order) after every epoch; the loop stops when `patience` epochs bring no
+    improvement, and the weights of the best epoch are the ones kept."""
+
+    def __init__(self, name: str, cfg: Any, valid: np.ndarray) -> None:
+        super().__init__(name, cfg.epochs, cfg.progress)
+        self.valid = torch.as_tensor(valid, dtype=torch.long)
+        self.best: tuple[float, dict[str, Any]] | None = None
+
+    def validate(self, session: TrainingSession) -> float:
+        net = bare(session.net)  # type: ignore[attr-defined]
+        was = net.training
+        net.eval()
+        with torch.no_grad():
+            x = self.valid.to(session.x.device)  # type: ignore[attr-defined]
+            ranks = torch.arange(net.column_of.max() + 1, device=x.device).expand(len(x), -1)
+            score = -float(token_loss(net(x, ranks), x))
+        net.train(was)
+        if self.best is None or score > self.best[0]:
+            self.best = (score, copy.deepcopy(net.state_dict()))
+        return score
+
+    def finish(self, session: TrainingSession) -> None:
+        if self.best is not None:
+            bare(session.net).load_state_dict(self.best[1])  # type: ignore[attr-defined]

@@ -1,0 +1,206 @@
+"""Columns as discrete tokens, and back. A categorical column is one token (its level code, nulls
+a level of their own). A numeric or datetime column is one or two tokens:
+- its first token is an exact value (a column with few distinct values has every value as a
+  token; otherwise values at least `point_share` of the rows hold, such as 0 or a round
+  number, are tokens of their own), the null token, or a quantile bin of the other values;
+- for a bin, a second token picks one of `sub_bins` quantile slices within it, and the value is
+  drawn uniformly inside that slice (then rounded to the column's decimals by its codec).
+So repeated values come back exactly, and a range condition restricts the tokens to those
+that overlap the range and the final draw to the range itself.
+Ids and free text have no tokens: the transformer generates them at decode time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth.data.codecs import CategoricalCodec, NumericCodec
+from synth.data.transformer import DataTransformer
+from synth.errors import ConditionError
+
+
+@dataclass
+class NumericTokens:
+    """Token layout of one numeric column: [points..., null?, bins...], then sub-bins."""
+
+    points: np.ndarray  # exact values, sorted
+    has_null: bool
+    edges: np.ndarray  # bin edges of the other values (len bins + 1; empty: no bins)
+    sub_edges: np.ndarray  # bins x (sub_bins + 1)
+
+    @property
+    def bins(self) -> int:
+        return max(len(self.edges) - 1, 0)
+
+    @property
+    def first_bin(self) -> int:
+        return len(self.points) + int(self.has_null)
+
+    @property
+    def null_token(self) -> int:
+        return len(self.points) if self.has_null else -1
+
+    @property
+    def vocab(self) -> list[int]:
+        head = [self.first_bin + self.bins]
+        return head + [self.sub_edges.shape[1] - 1] if self.bins else head
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """values (NaN: null) -> n x len(vocab) tokens."""
+        out = np.zeros((len(x), len(self.vocab)), dtype=np.int64)
+        null = np.isnan(x)
+        point = np.searchsorted(self.points, x)
+        is_point = ~null & (point < len(self.points))
+        is_point[is_point] = self.points[point[is_point]] == x[is_point]
+        out[is_point, 0] = point[is_point]
+        out[null, 0] = max(self.null_token, 0)
+        rest = ~null & ~is_point
+        if self.bins and rest.any():
+            b = np.clip(np.searchsorted(self.edges, x[rest], "right") - 1, 0, self.bins - 1)
+            out[rest, 0] = self.first_bin + b
+            out[rest, 1] = self._sub(b, x[rest])
+        elif rest.any():  # a value between the exact ones (only in a conditions table)
+            out[rest, 0] = np.abs(self.points[None, :] - x[rest, None]).argmin(axis=1)
+        return out
+
+    def _sub(self, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+        sub = np.zeros(len(x), dtype=np.int64)
+        width = self.sub_edges.shape[1] - 1
+        for k in np.unique(b):
+            sel = b == k
+            sub[sel] = np.clip(np.searchsorted(self.sub_edges[k], x[sel], "right") - 1, 0,
+                               width - 1)
+        return sub
+
+    def decode(self, first: np.ndarray, sub: np.ndarray | None, u: np.ndarray,
+               low: float = -np.inf, high: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """(values, null flags) of tokens; `u` uniforms place a value inside its slice, which is
+        cut to [low, high] (a range condition)."""
+        values = np.full(len(first), np.nan)
+        null = first == self.null_token
+        is_point = first < len(self.points)
+        values[is_point] = self.points[first[is_point]]
+        is_bin = first >= self.first_bin
+        if is_bin.any():
+            b = first[is_bin] - self.first_bin
+            s = sub[is_bin]
+            lo = np.maximum(self.sub_edges[b, s], low)
+            hi = np.minimum(self.sub_edges[b, s + 1], high)
+            values[is_bin] = lo + u[is_bin] * np.maximum(hi - lo, 0.0)
+        return values, null
+
+    def allowed(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """Token masks of a range: first tokens (points inside, bins that overlap; never null)
+        and, per bin, the sub-bins that overlap."""
+        first = np.zeros(self.vocab[0], dtype=bool)
+        first[:len(self.points)] = (self.points >= low) & (self.points <= high)
+        if not self.bins:
+            return first, None
+        first[self.first_bin:] = (self.edges[:-1] <= high) & (self.edges[1:] >= low)
+        sub = (self.sub_edges[:, :-1] <= high) & (self.sub_edges[:, 1:] >= low)
+        return first, sub
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "numeric", "has_null": self.has_null}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"points": self.points, "edges": self.edges, "sub_edges": self.sub_edges}
+
+
+def fit_numeric(x: np.ndarray, bins: int, sub_bins: int, exact_values: int,
+                point_share: float) -> NumericTokens:
+    null = np.isnan(x)
+    ok = x[~null]
+    values, counts = np.unique(ok, return_counts=True)
+    if len(values) <= exact_values:
+        points = values
+    else:
+        points = values[counts >= max(point_share * len(x), 2)]
+    rest = ok[~np.isin(ok, points)]
+    edges, sub = np.zeros(0), np.zeros((0, sub_bins + 1))
+    if len(rest):
+        edges = np.unique(np.quantile(rest, np.linspace(0, 1, bins + 1)))
+        if len(edges) == 1:
+            edges = np.array([edges[0], edges[0]])
+        k = len(edges) - 1
+        which = np.clip(np.searchsorted(edges, rest, "right") - 1, 0, k - 1)
+        grid = np.linspace(0, 1, sub_bins + 1)
+        sub = np.stack([np.quantile(rest[which == i], grid) if (which == i).any()
+                        else np.linspace(edges[i], edges[i + 1], sub_bins + 1)
+                        for i in range(k)])
+        sub[:, 0], sub[:, -1] = edges[:-1], edges[1:]
+    return NumericTokens(points, bool(null.any()), edges, sub)
+
+
+@dataclass
+class Tokenizer:
+    """Every modelled column of a fitted transformer as token columns."""
+
+    columns: list[str]  # modelled columns, in the transformer's order
+    numeric: dict[str, NumericTokens] = field(default_factory=dict)
+    levels: dict[str, int] = field(default_factory=dict)  # categorical column -> levels
+
+    @classmethod
+    def fit(cls, data: pd.DataFrame, tr: DataTransformer, cfg: Any) -> Tokenizer:
+        out = cls([c for c, k in tr.codecs.items()
+                   if isinstance(k, NumericCodec | CategoricalCodec)])
+        for name in out.columns:
+            codec = tr.codecs[name]
+            if isinstance(codec, NumericCodec):
+                out.numeric[name] = fit_numeric(codec.to_float(data[name]), cfg.bins,
+                                                cfg.sub_bins, cfg.exact_values, cfg.point_share)
+            else:
+                out.levels[name] = codec.n_levels
+        return out
+
+    def vocab(self, column: str) -> list[int]:
+        return self.numeric[column].vocab if column in self.numeric else [self.levels[column]]
+
+    @property
+    def token_columns(self) -> list[tuple[str, int]]:
+        """(column, vocabulary size) of every token, columns in order."""
+        return [(c, v) for c in self.columns for v in self.vocab(c)]
+
+    def encode(self, data: pd.DataFrame, tr: DataTransformer) -> np.ndarray:
+        parts = []
+        for name in self.columns:
+            codec = tr.codecs[name]
+            if name in self.numeric:
+                parts.append(self.numeric[name].encode(codec.to_float(data[name])))
+            else:
+                parts.append(codec.encode(data[name])[:, None])
+        return np.concatenate(parts, axis=1) if parts else np.zeros((len(data), 0), np.int64)
+
+    def check_against(self, tr: DataTransformer) -> None:
+        """ValueError unless these tokens describe the transformer's columns (a model
+        directory assembled from two models)."""
+        numeric, levels = set(tr.numeric_columns), {
+            c: tr.codecs[c].n_levels for c in tr.categorical_columns}  # type: ignore[union-attr]
+        if set(self.numeric) != numeric or self.levels != levels:
+            raise ValueError("the tokens do not describe the transformer's columns")
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        doc = {"columns": self.columns, "levels": self.levels,
+               "numeric": {c: t.to_json() for c, t in self.numeric.items()}}
+        arrays = {f"{c}::{k}": v for c, t in self.numeric.items() for k, v in t.arrays().items()}
+        return doc, arrays
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> Tokenizer:
+        numeric = {c: NumericTokens(arrays[f"{c}::points"], bool(spec["has_null"]),
+                                    arrays[f"{c}::edges"], arrays[f"{c}::sub_edges"])
+                   for c, spec in doc["numeric"].items()}
+        return cls(list(doc["columns"]), numeric, {k: int(v) for k, v in doc["levels"].items()})
+
+
+def value_tokens(tokens: NumericTokens, column: str, value: float) -> list[int]:
+    """The tokens of an equality condition's value (which must be one the column can take)."""
+    row = tokens.encode(np.array([value]))[0]
+    first = int(row[0])
+    if first < len(tokens.points) and tokens.points[first] != value:
+        raise ConditionError(f"value {value:g} of column {column!r} never occurs in the "
+                             "training data, and the column takes only the values it saw")
+    return [int(t) for t in row]
