@@ -27,9 +27,9 @@ demo: $(STAMP)
 # that lives for the command), with Ray Data; runs `make demo` first if its model is missing.
 ROWS ?= 10000000
 sample-s3: $(STAMP)
-	@test -d runs/demo/models/adult_ctgan || $(MAKE) demo
+	@test -d runs/demo/models/adult || $(MAKE) demo
 	. ./scripts/local_env.sh && $(PY) scripts/local_s3.py -- $(PY) -m jobs.sample \
-	  --model adult_ctgan --store runs/demo/models --rows $(ROWS) --output s3://raysynth/adult-$(ROWS)
+	  --model adult --store runs/demo/models --rows $(ROWS) --output s3://raysynth/adult-$(ROWS)
 
 test: $(STAMP)
 	. ./scripts/local_env.sh && $(PY) -m ruff check . && $(PY) -m pytest -q

@@ -2,7 +2,7 @@
 bucket, then (optionally) one command run against it with AWS_ENDPOINT_URL and test
 credentials set, and a summary of what landed in the bucket.
 
-    python scripts/local_s3.py --bucket raysynth -- python -m jobs.sample --model adult_ctgan \\
+    python scripts/local_s3.py --bucket raysynth -- python -m jobs.sample --model adult \\
         --store runs/demo/models --rows 10000000 --output s3://raysynth/adult-10m
     python scripts/local_s3.py --serve          # just serve until Ctrl-C (prints the env)
 

@@ -4,7 +4,10 @@ a level of their own). A numeric or datetime column is one or two tokens:
   token; otherwise values at least `point_share` of the rows hold, such as 0 or a round
   number, are tokens of their own), the null token, or a quantile bin of the other values;
 - for a bin, a second token picks one of `sub_bins` quantile slices within it, and the value is
-  drawn uniformly inside that slice (then rounded to the column's decimals by its codec).
+  drawn inside that slice from the bin's quantile function, kept at FINE times the slices'
+  resolution (piecewise uniform between those quantiles, so a slice that reaches an outlier
+  does not spread its rows evenly up to it), then rounded to the column's decimals by its
+  codec.
 So repeated values come back exactly, and a range condition restricts the tokens to those
 that overlap the range and the final draw to the range itself.
 Ids and free text have no tokens: the transformer generates them at decode time."""
@@ -21,6 +24,8 @@ from synth.data.codecs import CategoricalCodec, NumericCodec
 from synth.data.transformer import DataTransformer
 from synth.errors import ConditionError
 
+FINE = 8  # quantiles kept per slice for drawing a value inside it
+
 
 @dataclass
 class NumericTokens:
@@ -29,7 +34,12 @@ class NumericTokens:
     points: np.ndarray  # exact values, sorted
     has_null: bool
     edges: np.ndarray  # bin edges of the other values (len bins + 1; empty: no bins)
-    sub_edges: np.ndarray  # bins x (sub_bins + 1)
+    fine: np.ndarray  # bins x (sub_bins * FINE + 1): each bin's quantile function
+
+    @property
+    def sub_edges(self) -> np.ndarray:
+        """bins x (sub_bins + 1): the slice edges (every FINE-th quantile)."""
+        return self.fine[:, ::FINE]
 
     @property
     def bins(self) -> int:
@@ -85,12 +95,27 @@ class NumericTokens:
         values[is_point] = self.points[first[is_point]]
         is_bin = first >= self.first_bin
         if is_bin.any():
-            b = first[is_bin] - self.first_bin
-            s = sub[is_bin]
-            lo = np.maximum(self.sub_edges[b, s], low)
-            hi = np.minimum(self.sub_edges[b, s + 1], high)
-            values[is_bin] = lo + u[is_bin] * np.maximum(hi - lo, 0.0)
+            values[is_bin] = self._within(first[is_bin] - self.first_bin, sub[is_bin],
+                                          u[is_bin], low, high)
         return values, null
+
+    def _within(self, b: np.ndarray, s: np.ndarray, u: np.ndarray, low: float, high: float
+                ) -> np.ndarray:
+        """Values inside slice s of bin b: a position in the bin's slice (narrowed to the
+        positions of [low, high]) through the bin's quantile function."""
+        slices = self.fine.shape[1] // FINE
+        grid = np.linspace(0.0, 1.0, self.fine.shape[1])
+        out = np.empty(len(b))
+        for k in np.unique(b):
+            sel, q = b == k, self.fine[k]
+            start, stop = s[sel] / slices, (s[sel] + 1) / slices
+            if low > -np.inf:
+                start = np.maximum(start, np.interp(low, q, grid))
+            if high < np.inf:
+                stop = np.minimum(stop, np.interp(high, q, grid))
+            at = start + u[sel] * np.maximum(stop - start, 0.0)
+            out[sel] = np.clip(np.interp(at, grid, q), max(low, q[0]), min(high, q[-1]))
+        return out
 
     def allowed(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray | None]:
         """Token masks of a range: first tokens (points inside, bins that overlap; never null)
@@ -107,7 +132,7 @@ class NumericTokens:
         return {"kind": "numeric", "has_null": self.has_null}
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"points": self.points, "edges": self.edges, "sub_edges": self.sub_edges}
+        return {"points": self.points, "edges": self.edges, "fine": self.fine}
 
 
 def fit_numeric(x: np.ndarray, bins: int, sub_bins: int, exact_values: int,
@@ -120,19 +145,19 @@ def fit_numeric(x: np.ndarray, bins: int, sub_bins: int, exact_values: int,
     else:
         points = values[counts >= max(point_share * len(x), 2)]
     rest = ok[~np.isin(ok, points)]
-    edges, sub = np.zeros(0), np.zeros((0, sub_bins + 1))
+    edges, fine = np.zeros(0), np.zeros((0, sub_bins * FINE + 1))
     if len(rest):
         edges = np.unique(np.quantile(rest, np.linspace(0, 1, bins + 1)))
         if len(edges) == 1:
             edges = np.array([edges[0], edges[0]])
         k = len(edges) - 1
         which = np.clip(np.searchsorted(edges, rest, "right") - 1, 0, k - 1)
-        grid = np.linspace(0, 1, sub_bins + 1)
-        sub = np.stack([np.quantile(rest[which == i], grid) if (which == i).any()
-                        else np.linspace(edges[i], edges[i + 1], sub_bins + 1)
-                        for i in range(k)])
-        sub[:, 0], sub[:, -1] = edges[:-1], edges[1:]
-    return NumericTokens(points, bool(null.any()), edges, sub)
+        grid = np.linspace(0, 1, sub_bins * FINE + 1)
+        fine = np.stack([np.quantile(rest[which == i], grid) if (which == i).any()
+                         else np.linspace(edges[i], edges[i + 1], len(grid))
+                         for i in range(k)])
+        fine[:, 0], fine[:, -1] = edges[:-1], edges[1:]
+    return NumericTokens(points, bool(null.any()), edges, fine)
 
 
 @dataclass
@@ -191,7 +216,7 @@ class Tokenizer:
     @classmethod
     def from_state(cls, doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> Tokenizer:
         numeric = {c: NumericTokens(arrays[f"{c}::points"], bool(spec["has_null"]),
-                                    arrays[f"{c}::edges"], arrays[f"{c}::sub_edges"])
+                                    arrays[f"{c}::edges"], arrays[f"{c}::fine"])
                    for c, spec in doc["numeric"].items()}
         return cls(list(doc["columns"]), numeric, {k: int(v) for k, v in doc["levels"].items()})
 
