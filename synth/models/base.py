@@ -53,6 +53,7 @@ class Synthesizer(SynthModel):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.transformer: DataTransformer | None = None
+        self.rejected_rows = 0  # rows the last `sample` generated and dropped (conditions)
 
     # ----------------------------------------------------------------- fit
     def fit(self, data: pd.DataFrame, metadata: dict | Metadata | None = None) -> Synthesizer:
@@ -151,6 +152,7 @@ class Synthesizer(SynthModel):
         network on the rows asked only, not on a whole block (what serving latency needs)."""
         self._fitted_transformer()  # not fitted: say so before anything else
         n, start = check_rows(num_rows), check_start(start)
+        self.rejected_rows = 0
         if batch_size is not None:
             check_rows(batch_size, "batch_size")
         batch = batch_size or DEFAULT_BATCH
@@ -170,6 +172,7 @@ class Synthesizer(SynthModel):
         chunks concatenated equal `sample(num_rows, conditions, seed)` (ids included)."""
         self._fitted_transformer()  # not fitted: say so before anything else
         n, chunk_rows = check_rows(num_rows), check_rows(chunk_rows, "chunk_rows")
+        self.rejected_rows = 0
         if isinstance(conditions, pd.DataFrame):
             df = self.sample(n, conditions, seed)
             for start in range(0, n, chunk_rows):
@@ -219,7 +222,9 @@ class Synthesizer(SynthModel):
             df = tr.decode(numeric, null, cats, uniforms)
             block, tried = block + k, tried + len(df)
             if conds:
+                generated = len(df)
                 df = df[condition_mask(df, conds, tr)]
+                self.rejected_rows += generated - len(df)
                 _check_acceptance(conds, accepted + len(df), tried, hi)
             accepted += len(df)
             dropped = min(skip, len(df))

@@ -38,7 +38,7 @@ def test_any_subset_of_columns_is_met_without_rejection(fitted, conditions):
     model = fitted("argn")
     assert _accepts_every_row(model, conditions)
     out = model.sample(600, conditions=conditions, seed=4)
-    assert len(out) == 600
+    assert len(out) == 600 and model.rejected_rows == 0
     for column, value in conditions.items():
         if isinstance(value, dict):
             assert out[column].between(value.get("min", -np.inf), value.get("max", np.inf)).all()
@@ -47,6 +47,13 @@ def test_any_subset_of_columns_is_met_without_rejection(fitted, conditions):
     free = [c for c in ("fnlwgt", "occupation", "hours_per_week", "workclass")
             if c not in conditions]
     assert all(out[c].nunique() > 3 for c in free)  # the other columns still vary
+
+
+def test_rejection_is_counted_for_a_model_that_rejects(fitted):
+    """The counter the zero above is read from does count: TVAE meets conditions by rejection."""
+    tvae = fitted("tvae")
+    tvae.sample(200, conditions={"sex": "Female"}, seed=1)
+    assert tvae.rejected_rows > 0
 
 
 def test_a_range_is_never_left_and_edge_bins_are_cut(fitted, adult_small):
