@@ -161,24 +161,30 @@ class ARGN(Synthesizer):
         e = net.embedding_dim
         tokens = torch.zeros(rows, len(cols), dtype=torch.long)
         ctx = torch.zeros(rows, len(cols) * e)
+        seen: list[int] = []  # the context's filled positions
         with torch.no_grad():
             for i in plan.order:
                 u = torch.rand(rows, generator=gen, dtype=torch.float64)
                 if i in plan.fixed:
                     tokens[:, i] = plan.fixed[i]
                 else:
-                    logits = self._head(net, i, ctx, cols[i][1]).double()
+                    logits = self._head(net, i, ctx, cols[i][1], seen).double()
                     tokens[:, i] = self._draw(logits, self._mask(plan, i, tokens), u)
                 ctx[:, i * e:(i + 1) * e] = net.embed_column(i, tokens[:, i])
+                seen.extend(range(i * e, (i + 1) * e))
             uniforms = torch.rand(rows, len(tok.numeric), generator=gen,
                                   dtype=torch.float64).numpy()
         return self._decode(tokens.numpy(), uniforms, plan)
 
-    def _head(self, net: ARGNet, i: int, ctx: torch.Tensor, size: int) -> torch.Tensor:
+    def _head(self, net: ARGNet, i: int, ctx: torch.Tensor, size: int, seen: list[int]
+              ) -> torch.Tensor:
+        """Head i on the filled part of the context (the rest is zero), on the sampling
+        device."""
+        index = torch.tensor(sorted(seen), dtype=torch.long)
         device = self.sample_device
         if device is None or device.type == "cpu":
-            return net.head(i, ctx, size)
-        return net.head(i, ctx.to(device), size).cpu()
+            return net.head(i, ctx, size, index)
+        return net.head(i, ctx.to(device), size, index.to(device)).cpu()
 
     @staticmethod
     def _mask(plan: Plan, i: int, tokens: torch.Tensor) -> torch.Tensor | None:

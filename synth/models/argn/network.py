@@ -58,10 +58,15 @@ class ARGNet(nn.Module):
         logits = torch.bmm(h, self.w2) + self.b2[:, None, :]  # t x b x v
         return logits.transpose(0, 1).masked_fill(~self.valid, NEG)
 
-    def head(self, index: int, ctx: torch.Tensor, size: int) -> torch.Tensor:
+    def head(self, index: int, ctx: torch.Tensor, size: int,
+             seen: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of token column `index` (its `size` tokens) from a context (batch x t*e)
-        whose not-yet-sampled token columns are zero."""
-        h = F.relu(ctx @ self.w1[index] + self.b1[index])
+        whose not-yet-sampled token columns are zero; `seen` (indices into t*e) skips the
+        zero part of the product."""
+        if seen is None:
+            h = F.relu(ctx @ self.w1[index] + self.b1[index])
+        else:
+            h = F.relu(ctx[:, seen] @ self.w1[index, seen] + self.b1[index])
         return h @ self.w2[index, :, :size] + self.b2[index, :size]
 
     def embed_column(self, index: int, tokens: torch.Tensor) -> torch.Tensor:

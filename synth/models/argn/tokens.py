@@ -104,18 +104,20 @@ class NumericTokens:
         """Values inside slice s of bin b: a position in the bin's slice (narrowed to the
         positions of [low, high]) through the bin's quantile function."""
         slices = self.fine.shape[1] // FINE
-        grid = np.linspace(0.0, 1.0, self.fine.shape[1])
-        out = np.empty(len(b))
-        for k in np.unique(b):
-            sel, q = b == k, self.fine[k]
-            start, stop = s[sel] / slices, (s[sel] + 1) / slices
-            if low > -np.inf:
-                start = np.maximum(start, np.interp(low, q, grid))
-            if high < np.inf:
-                stop = np.minimum(stop, np.interp(high, q, grid))
-            at = start + u[sel] * np.maximum(stop - start, 0.0)
-            out[sel] = np.clip(np.interp(at, grid, q), max(low, q[0]), min(high, q[-1]))
-        return out
+        start, stop = s / slices, (s + 1) / slices
+        if low > -np.inf or high < np.inf:  # narrow to the positions of [low, high]
+            grid = np.linspace(0.0, 1.0, self.fine.shape[1])
+            for k in np.unique(b):
+                sel, q = b == k, self.fine[k]
+                if low > -np.inf:
+                    start[sel] = np.maximum(start[sel], np.interp(low, q, grid))
+                if high < np.inf:
+                    stop[sel] = np.minimum(stop[sel], np.interp(high, q, grid))
+        at = (start + u * np.maximum(stop - start, 0.0)) * (self.fine.shape[1] - 1)
+        i = np.minimum(at.astype(np.int64), self.fine.shape[1] - 2)
+        lo, hi = self.fine[b, i], self.fine[b, i + 1]
+        out = lo + (at - i) * (hi - lo)  # the quantile function, linear between its points
+        return np.clip(out, np.maximum(low, self.fine[b, 0]), np.minimum(high, self.fine[b, -1]))
 
     def allowed(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray | None]:
         """Token masks of a range: first tokens (points inside, bins that overlap; never null)
