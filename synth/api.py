@@ -20,7 +20,9 @@ def _load_builtin_models() -> None:
 
 
 def create_synthesizer(name: str, **params: Any) -> Synthesizer:
-    """A new, unfitted model: `create_synthesizer("ctgan", epochs=300, batch_size=500)`."""
+    """A new, unfitted model by registry name and parameters: `create_synthesizer("argn")`
+    (the family that measures best, benchmarks/BENCHMARKS.md), `create_synthesizer("ctgan",
+    epochs=300, batch_size=500)`; `list_synthesizers()` names them all."""
     _load_builtin_models()
     return SYNTHESIZERS.get(name)(**params)
 
