@@ -17,6 +17,7 @@ from synth.data.metadata import ColumnMeta, as_float
 from synth.errors import DataError
 
 OTHER = "__other__"  # the level that stands for the capped tail of a categorical
+RARE = "_RARE_"  # what code -1 decodes to: a value a model pools instead of replaying it
 MAX_DECIMALS = 6
 
 
@@ -147,7 +148,10 @@ class CategoricalCodec:
         return [v for v in self.levels if v != OTHER] + list(self.tail)
 
     def restore(self, codes: np.ndarray, uniforms: np.ndarray) -> pd.Series:
-        """Values of `codes`; the tail level becomes a tail value drawn by frequency."""
+        """Values of `codes`; the tail level becomes a tail value drawn by frequency, code -1
+        the RARE placeholder."""
+        rare = codes < 0  # a pooled rare value (argn's rare protection): never replayed
+        codes = np.where(rare, 0, codes)
         values = np.empty(len(codes), dtype=object)
         values[:] = _object_array(self.levels)[codes]
         if OTHER in self.levels:
@@ -155,6 +159,8 @@ class CategoricalCodec:
             cum = np.cumsum(self.tail_probs)
             pick = np.minimum(np.searchsorted(cum, uniforms[is_tail] * cum[-1]), len(cum) - 1)
             values[is_tail] = _object_array(self.tail)[pick]
+        if rare.any():  # text columns say so; others (numbers, booleans) leave the cell empty
+            values[rare] = RARE if self.dtype in ("object", "string", "str") else None
         series = pd.Series(values, name=self.name)
         if self.meta.kind == "boolean" and series.notna().all():
             return series.astype(bool)

@@ -155,3 +155,22 @@ def test_in_process_fit_stops_on_held_out_likelihood_and_keeps_the_best_epoch(ad
     assert score == pytest.approx(scores[best], abs=1e-4)
     no_holdout = synth.create_synthesizer("argn", epochs=2, val_fraction=0).fit(adult_small)
     assert len(no_holdout.history) == 2 and "validation" not in no_holdout.history[0]
+
+
+def test_rare_protection_never_replays_rare_categories(adult_small, tmp_path):
+    counts = adult_small["native_country"].value_counts()
+    rare = set(counts[counts < 20].index)
+    assert rare  # Adult's 4,000 rows hold many countries seen fewer than 20 times
+    model = synth.create_synthesizer("argn", epochs=3, rare_min_count=20).fit(adult_small)
+    out = model.sample(6000, seed=1)
+    assert not set(out["native_country"].dropna()) & rare
+    assert (out["native_country"] == "_RARE_").any()  # their share, pooled
+    ages = adult_small["age"].value_counts()
+    assert not set(model.tokens.numeric["age"].points) & set(ages[ages < 20].index)
+    with pytest.raises(ConditionError, match="rare"):
+        model.sample(5, conditions={"native_country": sorted(rare)[0]}, seed=1)
+    model.save(str(tmp_path / "m"))
+    again = synth.load_synthesizer(str(tmp_path / "m")).sample(500, seed=2)
+    pd.testing.assert_frame_equal(again, model.sample(500, seed=2))
+    plain = synth.create_synthesizer("argn", epochs=3).fit(adult_small).sample(6000, seed=1)
+    assert set(plain["native_country"].dropna()) & rare  # without it they do come back

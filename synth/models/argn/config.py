@@ -26,6 +26,9 @@ class ARGNConfig(TransformerParams):
     fixed_order_share: float = 0.5  # training batches in the column order; others random
     temperature: float = 1.0  # sampling: < 1 sharpens every head's distribution
     top_p: float = 1.0  # sampling: keep the smallest set of tokens with this much mass
+    # rare protection (0: off): categories seen fewer times share one token that decodes to
+    # "_RARE_" (text) or an empty cell, numbers seen fewer times are drawn within their bin
+    rare_min_count: int = 0
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = False
@@ -45,6 +48,7 @@ class ARGNConfig(TransformerParams):
         require(0 <= self.fixed_order_share <= 1, "fixed_order_share must be in [0, 1]")
         require(self.temperature > 0, f"temperature must be > 0, got {self.temperature}")
         require(0 < self.top_p <= 1, f"top_p must be in (0, 1], got {self.top_p}")
+        require(self.rare_min_count >= 0, "rare_min_count must be >= 0")
         self.validate_transformer()
 
     @staticmethod

@@ -17,7 +17,7 @@ import torch
 from synth.data.codecs import OTHER
 from synth.data.metadata import Metadata
 from synth.data.transformer import TransformerOptions
-from synth.errors import NotFittedError
+from synth.errors import ConditionError, NotFittedError
 from synth.models.argn.config import ARGNConfig
 from synth.models.argn.network import NEG, ARGNet
 from synth.models.argn.session import ARGNSession, BestOnValidation
@@ -132,13 +132,24 @@ class ARGN(Synthesizer):
             i = first[cond.column]
             if cond.column in tok.numeric:
                 self._plan_numeric(plan, cond, i)
-            else:  # a level of its own, else a tail value: the tail level (then the base
-                #     class's mask keeps the rows whose tail draw is that value)
-                codec = self._fitted_transformer().codecs[cond.column]
-                plan.fixed[i] = cond.code if cond.code is not None else codec.levels.index(OTHER)
+            else:
+                plan.fixed[i] = self._level_token(cond)
         head = [i for i, (c, _) in enumerate(cols) if c in {x.column for x in conds}]
         plan.order = head + [i for i in range(len(cols)) if i not in head]
         return plan
+
+    def _level_token(self, cond: Condition) -> int:
+        """A categorical equality's token: its level's, or for a tail value the tail level's
+        (the base class's mask then keeps the rows whose tail draw is that value)."""
+        codec = self._fitted_transformer().codecs[cond.column]
+        code = cond.code if cond.code is not None else codec.levels.index(OTHER)
+        token = self._tokens().level_token(cond.column, code)
+        if token is None:
+            raise ConditionError(
+                f"value {cond.value!r} of column {cond.column!r} is rare in the training data "
+                f"(seen fewer than rare_min_count={self.config.rare_min_count} times): this "
+                "model never generates it")
+        return token
 
     def _plan_numeric(self, plan: Plan, cond: Condition, i: int) -> None:
         spec = self._tokens().numeric[cond.column]
@@ -233,8 +244,8 @@ class ARGN(Synthesizer):
             numeric[:, j], null[:, j] = spec.decode(tokens[:, i], sub, uniforms[:, j], low, high)
             if name in plan.values:
                 numeric[:, j] = plan.values[name]
-        cats = np.stack([tokens[:, at[c]] for c in tr.categorical_columns], axis=1) \
-            if tr.categorical_columns else np.zeros((len(tokens), 0), dtype=np.int64)
+        cats = np.stack([tok.level_codes(c, tokens[:, at[c]]) for c in tr.categorical_columns],
+                        axis=1) if tr.categorical_columns else np.zeros((len(tokens), 0), np.int64)
         return numeric, null, cats
 
     def _networks(self) -> list[torch.nn.Module]:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth.data.codecs import CategoricalCodec, NumericCodec
+from synth.data.codecs import OTHER, CategoricalCodec, NumericCodec
 from synth.data.transformer import DataTransformer
 from synth.errors import ConditionError
 
@@ -138,14 +138,17 @@ class NumericTokens:
 
 
 def fit_numeric(x: np.ndarray, bins: int, sub_bins: int, exact_values: int,
-                point_share: float) -> NumericTokens:
+                point_share: float, rare_min_count: int = 0) -> NumericTokens:
+    """Exact values: all of a column with few distinct ones, else those held by point_share of
+    the rows; with rare protection only values seen at least rare_min_count times (the others
+    fall into bins and come back as draws within them)."""
     null = np.isnan(x)
     ok = x[~null]
     values, counts = np.unique(ok, return_counts=True)
     if len(values) <= exact_values:
-        points = values
+        points = values[counts >= rare_min_count]
     else:
-        points = values[counts >= max(point_share * len(x), 2)]
+        points = values[counts >= max(point_share * len(x), 2, rare_min_count)]
     rest = ok[~np.isin(ok, points)]
     edges, fine = np.zeros(0), np.zeros((0, sub_bins * FINE + 1))
     if len(rest):
@@ -169,6 +172,9 @@ class Tokenizer:
     columns: list[str]  # modelled columns, in the transformer's order
     numeric: dict[str, NumericTokens] = field(default_factory=dict)
     levels: dict[str, int] = field(default_factory=dict)  # categorical column -> levels
+    # rare protection: categorical column -> the level codes that keep a token of their own;
+    # every other level shares one last token, decoded as the RARE placeholder (code -1)
+    kept: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, data: pd.DataFrame, tr: DataTransformer, cfg: Any) -> Tokenizer:
@@ -178,13 +184,38 @@ class Tokenizer:
             codec = tr.codecs[name]
             if isinstance(codec, NumericCodec):
                 out.numeric[name] = fit_numeric(codec.to_float(data[name]), cfg.bins,
-                                                cfg.sub_bins, cfg.exact_values, cfg.point_share)
-            else:
-                out.levels[name] = codec.n_levels
+                                                cfg.sub_bins, cfg.exact_values, cfg.point_share,
+                                                cfg.rare_min_count)
+                continue
+            out.levels[name] = codec.n_levels
+            if cfg.rare_min_count:
+                counts = np.bincount(codec.encode(data[name]), minlength=codec.n_levels)
+                common = [i for i, v in enumerate(codec.levels) if v is None or (
+                    v != OTHER and counts[i] >= cfg.rare_min_count)]
+                if len(common) < codec.n_levels:
+                    out.kept[name] = np.asarray(common, dtype=np.int64)
         return out
 
     def vocab(self, column: str) -> list[int]:
-        return self.numeric[column].vocab if column in self.numeric else [self.levels[column]]
+        if column in self.numeric:
+            return self.numeric[column].vocab
+        if column in self.kept:
+            return [len(self.kept[column]) + 1]
+        return [self.levels[column]]
+
+    def level_token(self, column: str, code: int) -> int | None:
+        """The token of a categorical level (None: pooled as rare)."""
+        if column not in self.kept:
+            return code
+        hit = np.flatnonzero(self.kept[column] == code)
+        return int(hit[0]) if len(hit) else None
+
+    def level_codes(self, column: str, tokens: np.ndarray) -> np.ndarray:
+        """Level codes of a categorical column's tokens (-1: the rare placeholder)."""
+        if column not in self.kept:
+            return tokens
+        kept = self.kept[column]
+        return np.where(tokens < len(kept), kept[np.minimum(tokens, len(kept) - 1)], -1)
 
     @property
     def token_columns(self) -> list[tuple[str, int]]:
@@ -198,8 +229,16 @@ class Tokenizer:
             if name in self.numeric:
                 parts.append(self.numeric[name].encode(codec.to_float(data[name])))
             else:
-                parts.append(codec.encode(data[name])[:, None])
+                parts.append(self._level_tokens(name, codec.encode(data[name]))[:, None])
         return np.concatenate(parts, axis=1) if parts else np.zeros((len(data), 0), np.int64)
+
+    def _level_tokens(self, column: str, codes: np.ndarray) -> np.ndarray:
+        if column not in self.kept:
+            return codes
+        kept = self.kept[column]
+        lookup = np.full(self.levels[column], len(kept), dtype=np.int64)  # pooled by default
+        lookup[kept] = np.arange(len(kept))
+        return lookup[codes]
 
     def check_against(self, tr: DataTransformer) -> None:
         """ValueError unless these tokens describe the transformer's columns (a model
@@ -210,9 +249,10 @@ class Tokenizer:
             raise ValueError("the tokens do not describe the transformer's columns")
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        doc = {"columns": self.columns, "levels": self.levels,
+        doc = {"columns": self.columns, "levels": self.levels, "kept": sorted(self.kept),
                "numeric": {c: t.to_json() for c, t in self.numeric.items()}}
         arrays = {f"{c}::{k}": v for c, t in self.numeric.items() for k, v in t.arrays().items()}
+        arrays.update({f"{c}::kept": v for c, v in self.kept.items()})
         return doc, arrays
 
     @classmethod
@@ -220,7 +260,9 @@ class Tokenizer:
         numeric = {c: NumericTokens(arrays[f"{c}::points"], bool(spec["has_null"]),
                                     arrays[f"{c}::edges"], arrays[f"{c}::fine"])
                    for c, spec in doc["numeric"].items()}
-        return cls(list(doc["columns"]), numeric, {k: int(v) for k, v in doc["levels"].items()})
+        kept = {c: arrays[f"{c}::kept"].astype(np.int64) for c in doc.get("kept", [])}
+        return cls(list(doc["columns"]), numeric, {k: int(v) for k, v in doc["levels"].items()},
+                   kept)
 
 
 def value_tokens(tokens: NumericTokens, column: str, value: float) -> list[int]:
