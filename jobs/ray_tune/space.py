@@ -22,7 +22,7 @@ def model_space(family: str, override: dict[str, Any] | None, fixed: dict[str, A
         if key not in names:
             raise ConfigError(f"unknown {family} parameter {key!r} in the search; parameters: "
                               f"{', '.join(sorted(names))}")
-    declared = getattr(config, "search_space", lambda: {})()
+    declared = config.search_space()  # every family declares one beside its config
     space = {**declared, **(override or {})}
     return {k: v for k, v in space.items() if k not in BUDGET_KEYS and k not in fixed}
 
