@@ -9,11 +9,14 @@
 
 The loop decides when: validation every `validate_every` epochs when `early_stop_patience`
 is set (stop when the best of the last `patience` validations is no better than the best
-before them), scores every `score_every` epochs and at the end, checkpoints every
+before them; with `keep_best` the weights of the best validation are put back before the end
+is reported, so the final checkpoint and model are the best ones seen since the run started
+or resumed), scores every `score_every` epochs and at the end, checkpoints every
 `checkpoint_every` epochs and at the end."""
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ class LoopConfig:
     validate_every: int = 5  # epochs between early-stopping validations
     early_stop_patience: int = 0  # validations without improvement before stopping (0: off)
     score_every: int = 0  # epochs between evaluation scores (0: never)
+    keep_best: bool = True  # with early stopping: end on the best validation's weights
 
     def validate(self) -> None:
         require(self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")
@@ -84,7 +88,7 @@ def run_loop(session: TrainingSession, cfg: LoopConfig, hooks: LoopHooks | None 
         hooks.report(session, {"epoch": session.epoch, "resumed_from": resumed_from}, history,
                      checkpoint=True, final=True)
         return history
-    start = time.perf_counter()
+    start, best = time.perf_counter(), None
     while True:
         tick = time.perf_counter()
         metrics: Metrics = dict(session.run_epoch())
@@ -95,7 +99,12 @@ def run_loop(session: TrainingSession, cfg: LoopConfig, hooks: LoopHooks | None 
         if cfg.early_stop_patience and _due(epoch, cfg.validate_every):
             validations.append(float(hooks.validate(session)))
             metrics[VALIDATION_KEY] = validations[-1]
+            if cfg.keep_best and (best is None or validations[-1] > best[0]):
+                best = (validations[-1], copy.deepcopy(session.state_dict()))
             last = last or should_stop(validations, cfg.early_stop_patience)
+            if last and best is not None and best[0] > validations[-1]:
+                _put_back(session, best[1])
+                metrics["kept_best"] = best[0]
         if cfg.score_every and (last or _due(epoch, cfg.score_every)):
             metrics.update(hooks.scores(session))
         history.append(metrics)
@@ -103,6 +112,13 @@ def run_loop(session: TrainingSession, cfg: LoopConfig, hooks: LoopHooks | None 
             epoch, cfg.checkpoint_every), final=last)
         if last:
             return history
+
+
+def _put_back(session: TrainingSession, state: dict[str, Any]) -> None:
+    """The weights (and optimizer state) of an earlier epoch; the epoch count stays."""
+    epoch = session.epoch
+    session.load_state_dict(state)
+    session.epoch = epoch
 
 
 class ProgressHooks(LoopHooks):
@@ -126,7 +142,3 @@ class ProgressHooks(LoopHooks):
             self.on_epoch(session, metrics)
         if final:
             self.bar.close()
-
-    def finish(self, session: TrainingSession) -> None:
-        """After the loop, before the session installs its weights (e.g. the best ones)."""
-        return None

@@ -78,7 +78,6 @@ class SynthModel(ABC):
         hooks = hooks or ProgressHooks(self.name, self.config.epochs, self.config.progress,
                                        on_epoch)
         self.history = run_loop(session, loop or self.loop_config(), hooks)
-        hooks.finish(session)
         session.finish()
 
     @property

@@ -20,7 +20,7 @@ from synth.data.transformer import TransformerOptions
 from synth.errors import ConditionError, NotFittedError
 from synth.models.argn.config import ARGNConfig
 from synth.models.argn.network import NEG, ARGNet
-from synth.models.argn.session import ARGNSession, BestOnValidation
+from synth.models.argn.session import ARGNSession, HeldOutLikelihood
 from synth.models.argn.tokens import Tokenizer, value_tokens
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
@@ -101,7 +101,7 @@ class ARGN(Synthesizer):
         held = held if held >= MIN_VALIDATION_ROWS else 0
         train, valid = tokens[order[held:]], tokens[order[:held]]
         loop = self.loop_config() if held else LoopConfig(epochs=cfg.epochs)
-        hooks = BestOnValidation(self.name, cfg, valid) if held else None
+        hooks = HeldOutLikelihood(self.name, cfg, valid) if held else None
         self.train_in_process(Shard(train, len(train), device=pick_device(cfg.device)),
                               hooks=hooks, loop=loop)
 

@@ -102,15 +102,14 @@ class ARGNSession(TrainingSession):
         self.model.network = bare(self.net).cpu().eval()
 
 
-class BestOnValidation(ProgressHooks):
-    """In-process early stopping: the negative log-likelihood of held-out token rows (in the
-    table's column order) after every epoch; the loop stops when `patience` epochs bring no
-    improvement, and the weights of the best epoch are the ones kept."""
+class HeldOutLikelihood(ProgressHooks):
+    """In-process validation: the log-likelihood of held-out token rows (in the table's
+    column order) after every epoch; the loop stops when `patience` epochs bring no
+    improvement and keeps the best epoch's weights."""
 
     def __init__(self, name: str, cfg: Any, valid: np.ndarray) -> None:
         super().__init__(name, cfg.epochs, cfg.progress)
         self.valid = torch.as_tensor(valid, dtype=torch.long)
-        self.best: tuple[float, dict[str, Any]] | None = None
 
     def validate(self, session: TrainingSession) -> float:
         net = bare(session.net)  # type: ignore[attr-defined]
@@ -121,10 +120,4 @@ class BestOnValidation(ProgressHooks):
             ranks = torch.arange(net.column_of.max() + 1, device=x.device).expand(len(x), -1)
             score = -float(token_loss(net(x, ranks), x))
         net.train(was)
-        if self.best is None or score > self.best[0]:
-            self.best = (score, copy.deepcopy(net.state_dict()))
         return score
-
-    def finish(self, session: TrainingSession) -> None:
-        if self.best is not None:
-            bare(session.net).load_state_dict(self.best[1])  # type: ignore[attr-defined]
