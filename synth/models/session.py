@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from synth.models.seeding import derive_seed
+
 Wrap = Callable[[nn.Module], nn.Module]
 Reduce = Callable[[np.ndarray], np.ndarray]
 
@@ -119,3 +121,29 @@ class TrainingSession(ABC):
         """Fixed-noise samples as one uint8 image grid (image models), else None: checkpoints
         and in-process snapshots carry it."""
         return None
+
+
+class ShuffledRows:
+    """For sessions that walk a fresh permutation of the shard's rows every epoch (cycling
+    when the shard is short of the global step count): the seeded generators, the epoch's row
+    order and their checkpointable state."""
+
+    gen: torch.Generator
+    rng: np.random.Generator
+
+    def seed_rows(self, seed: int, rank: int) -> None:
+        self.gen = torch.Generator().manual_seed(derive_seed(seed, rank, 1))
+        self.rng = np.random.default_rng(derive_seed(seed, rank, 2))  # checkpointed
+
+    def epoch_order(self, rows: int, need: int, device: torch.device) -> torch.Tensor:
+        """`need` row indices: whole permutations of the `rows` rows, cut to length."""
+        laps = -(-need // max(rows, 1))
+        order = torch.cat([torch.randperm(rows, generator=self.gen) for _ in range(laps)])
+        return order[:need].to(device)
+
+    def rng_state(self) -> dict[str, Any]:
+        return {**rng_state(self.rng), "perm": self.gen.get_state()}
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        set_rng_state(self.rng, state)
+        self.gen.set_state(state["perm"])

@@ -7,7 +7,6 @@ import copy
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -21,11 +20,10 @@ from synth.models.seeding import derive_seed
 from synth.models.session import (
     Reduce,
     Shard,
+    ShuffledRows,
     TrainingSession,
     Wrap,
     bare,
-    rng_state,
-    set_rng_state,
     steps_per_epoch,
 )
 from synth.store import load_torch, torch_bytes
@@ -146,7 +144,7 @@ class TVAE(Synthesizer):
         self.decoder.eval()
 
 
-class TVAESession(TrainingSession):
+class TVAESession(ShuffledRows, TrainingSession):
     """TVAE over one shard: each epoch walks a fresh permutation of the shard's rows in
     per-worker batches (cycling when the shard is short of the global step count)."""
 
@@ -154,8 +152,7 @@ class TVAESession(TrainingSession):
         cfg, tr = model.config, model.transformer
         self.model, self.cfg, self.shard = model, cfg, shard
         torch.manual_seed(derive_seed(cfg.seed, shard.rank))
-        self.gen = torch.Generator().manual_seed(derive_seed(cfg.seed, shard.rank, 1))
-        self.rng = np.random.default_rng(derive_seed(cfg.seed, shard.rank, 2))  # checkpointed
+        self.seed_rows(cfg.seed, shard.rank)
         self.x = torch.as_tensor(shard.data, device=device)
         self.layout = SpanLayout(tr.spans).to(device)
         self.enc = wrap(Encoder(tr.output_dim, cfg.compress_dims, cfg.embedding_dim).to(device))
@@ -166,10 +163,9 @@ class TVAESession(TrainingSession):
         self.epoch = 0
 
     def run_epoch(self) -> dict[str, float]:
-        cfg, n = self.cfg, len(self.x)
+        cfg = self.cfg
         need = self.steps * cfg.batch_size
-        order = torch.cat([torch.randperm(n, generator=self.gen)
-                           for _ in range(-(-need // max(n, 1)))])[:need].to(self.x.device)
+        order = self.epoch_order(len(self.x), need, self.x.device)
         dec = bare(self.dec)
         self.enc.train()
         self.dec.train()
@@ -194,13 +190,6 @@ class TVAESession(TrainingSession):
         bare(self.dec).load_state_dict(state["decoder"])
         self.opt.load_state_dict(state["opt"])
         self.epoch = int(state["epoch"])
-
-    def rng_state(self) -> dict[str, Any]:
-        return {**rng_state(self.rng), "perm": self.gen.get_state()}
-
-    def set_rng_state(self, state: dict[str, Any]) -> None:
-        set_rng_state(self.rng, state)
-        self.gen.set_state(state["perm"])
 
     def snapshot(self) -> TVAE:
         model = copy.copy(self.model)

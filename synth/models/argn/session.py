@@ -17,11 +17,10 @@ from synth.models.seeding import derive_seed
 from synth.models.session import (
     Reduce,
     Shard,
+    ShuffledRows,
     TrainingSession,
     Wrap,
     bare,
-    rng_state,
-    set_rng_state,
     steps_per_epoch,
 )
 
@@ -35,14 +34,13 @@ def token_counts(tokens: np.ndarray, vocab: list[int]) -> np.ndarray:
     return out
 
 
-class ARGNSession(TrainingSession):
+class ARGNSession(ShuffledRows, TrainingSession):
     def __init__(self, model: Any, shard: Shard, wrap: Wrap, reduce: Reduce,
                  device: torch.device) -> None:
         cfg = model.config
         self.model, self.cfg, self.shard = model, cfg, shard
         torch.manual_seed(derive_seed(cfg.seed, shard.rank))
-        self.gen = torch.Generator().manual_seed(derive_seed(cfg.seed, shard.rank, 1))
-        self.rng = np.random.default_rng(derive_seed(cfg.seed, shard.rank, 2))  # checkpointed
+        self.seed_rows(cfg.seed, shard.rank)
         tokens = np.asarray(shard.data, dtype=np.int64)
         net = model.new_network()
         net.start_from_marginals(reduce(token_counts(tokens, net.vocab)))
@@ -61,10 +59,9 @@ class ARGNSession(TrainingSession):
         return ranks.to(self.x.device)
 
     def run_epoch(self) -> dict[str, float]:
-        cfg, n = self.cfg, len(self.x)
+        cfg = self.cfg
         need = self.steps * cfg.batch_size
-        order = torch.cat([torch.randperm(n, generator=self.gen)
-                           for _ in range(-(-need // max(n, 1)))])[:need].to(self.x.device)
+        order = self.epoch_order(len(self.x), need, self.x.device)
         self.net.train()
         total = 0.0
         for idx in order.split(cfg.batch_size):
@@ -85,13 +82,6 @@ class ARGNSession(TrainingSession):
         bare(self.net).load_state_dict(state["network"])
         self.opt.load_state_dict(state["opt"])
         self.epoch = int(state["epoch"])
-
-    def rng_state(self) -> dict[str, Any]:
-        return {**rng_state(self.rng), "perm": self.gen.get_state()}
-
-    def set_rng_state(self, state: dict[str, Any]) -> None:
-        set_rng_state(self.rng, state)
-        self.gen.set_state(state["perm"])
 
     def snapshot(self) -> Any:
         model = copy.copy(self.model)
