@@ -49,6 +49,7 @@ class Synthesizer(SynthModel):
     weights hooks."""
 
     kind: ClassVar[str] = "table"
+    mode_normalize: ClassVar[bool] = True  # False: the transformer is codecs only (no GMM)
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -90,8 +91,9 @@ class Synthesizer(SynthModel):
         return self._fitted_transformer().transform(data, seed=self.config.seed)
 
     def _transformer_options(self) -> TransformerOptions:
-        keys = TransformerOptions.__dataclass_fields__
-        return TransformerOptions(**{k: getattr(self.config, k) for k in keys
+        keys = set(TransformerOptions.__dataclass_fields__) - {"mode_normalize"}
+        return TransformerOptions(mode_normalize=self.mode_normalize,
+                                  **{k: getattr(self.config, k) for k in keys
                                      if hasattr(self.config, k)})
 
     def _fit_model(self, data: pd.DataFrame) -> None:

@@ -52,13 +52,12 @@ class GaussianCopula(Synthesizer):
     config_cls = CopulaConfig
     weight_file_names: ClassVar[list[str]] = ["copula.npz"]
 
+    mode_normalize = False  # the copula reads plain codec values
+
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.arrays: dict[str, np.ndarray] = {}
 
-    def _transformer_options(self):
-        opts = super()._transformer_options()
-        return type(opts)(**{**opts.__dict__, "mode_normalize": False})
 
     # ----------------------------------------------------------------- fit
     def _fit_model(self, data: pd.DataFrame) -> None:

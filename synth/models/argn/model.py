@@ -16,7 +16,6 @@ import torch
 
 from synth.data.codecs import OTHER
 from synth.data.metadata import Metadata
-from synth.data.transformer import TransformerOptions
 from synth.errors import ConditionError, NotFittedError
 from synth.models.argn.config import ARGNConfig
 from synth.models.argn.network import NEG, ARGNet
@@ -51,6 +50,7 @@ class Plan:
 class ARGN(Synthesizer):
     name = "argn"
     config_cls = ARGNConfig
+    mode_normalize = False  # tokens are made from plain codec values
     weight_file_names: ClassVar[list[str]] = ["weights.pt", "tokens.json", "tokens.npz"]
 
     def __init__(self, **params: Any) -> None:
@@ -58,9 +58,6 @@ class ARGN(Synthesizer):
         self.tokens: Tokenizer | None = None
         self.network: ARGNet | None = None
 
-    def _transformer_options(self) -> TransformerOptions:
-        opts = super()._transformer_options()
-        return TransformerOptions(**{**opts.__dict__, "mode_normalize": False})
 
     # ----------------------------------------------------------------- fit
     def prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None = None) -> ARGN:
@@ -126,7 +123,7 @@ class ARGN(Synthesizer):
     def _plan(self, conds: list[Condition]) -> Plan:
         tok = self._tokens()
         cols = tok.token_columns
-        first = {c: next(i for i, (name, _) in enumerate(cols) if name == c) for c in tok.columns}
+        first = tok.first_token
         plan = Plan(order=[])
         for cond in conds:
             i = first[cond.column]
@@ -230,10 +227,7 @@ class ARGN(Synthesizer):
     def _decode(self, tokens: np.ndarray, uniforms: np.ndarray, plan: Plan
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tr, tok = self._fitted_transformer(), self._tokens()
-        at, k = {}, 0
-        for c in tok.columns:
-            at[c] = k
-            k += len(tok.vocab(c))
+        at = tok.first_token
         nums = tr.numeric_columns
         numeric = np.zeros((len(tokens), len(nums)))
         null = np.zeros((len(tokens), len(nums)), dtype=bool)

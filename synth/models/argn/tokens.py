@@ -218,6 +218,15 @@ class Tokenizer:
         return np.where(tokens < len(kept), kept[np.minimum(tokens, len(kept) - 1)], -1)
 
     @property
+    def first_token(self) -> dict[str, int]:
+        """The index of each column's first token column."""
+        out, k = {}, 0
+        for c in self.columns:
+            out[c] = k
+            k += len(self.vocab(c))
+        return out
+
+    @property
     def token_columns(self) -> list[tuple[str, int]]:
         """(column, vocabulary size) of every token, columns in order."""
         return [(c, v) for c in self.columns for v in self.vocab(c)]
