@@ -39,7 +39,10 @@ class LoopConfig:
     validate_every: int = 5  # epochs between early-stopping validations
     early_stop_patience: int = 0  # validations without improvement before stopping (0: off)
     score_every: int = 0  # epochs between evaluation scores (0: never)
-    keep_best: bool = True  # with early stopping: end on the best validation's weights
+    # with early stopping: end on the best validation's weights. Off by default: a validation
+    # that is not held out (the train job's column shapes on training rows) can prefer an
+    # undertrained epoch (argn's first); on where the validation is held out (argn in-process)
+    keep_best: bool = False
 
     def validate(self) -> None:
         require(self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")

@@ -58,7 +58,7 @@ class Scripted(LoopHooks):
 def test_it_stops_on_patience_and_ends_on_the_best_weights():
     session, hooks = Counter(), Scripted([0.1, 0.5, 0.4, 0.3, 0.2, 0.9])
     history = run_loop(session, LoopConfig(epochs=10, validate_every=1, early_stop_patience=3,
-                                           checkpoint_every=2), hooks)
+                                           checkpoint_every=2, keep_best=True), hooks)
     assert len(history) == 5 and session.epoch == 5  # 0.5 at epoch 2, then 3 without better
     assert session.weights == 2 and history[-1]["kept_best"] == 0.5
     assert [r[:3] for r in hooks.reports] == [(1, False, False), (2, True, False),
@@ -66,10 +66,10 @@ def test_it_stops_on_patience_and_ends_on_the_best_weights():
                                               (5, True, True)]
 
 
-def test_without_keep_best_the_last_weights_stay():
+def test_by_default_the_last_weights_stay():
     session = Counter()
-    run_loop(session, LoopConfig(epochs=10, validate_every=1, early_stop_patience=1,
-                                 keep_best=False), Scripted([0.5, 0.4]))
+    run_loop(session, LoopConfig(epochs=10, validate_every=1, early_stop_patience=1),
+             Scripted([0.5, 0.4]))  # the default
     assert session.weights == 2
 
 

@@ -85,7 +85,8 @@ class ARGN(Synthesizer):
         Ray Train (unless the job sets its own) on the job's validation score."""
         cfg = self.config
         return LoopConfig(epochs=cfg.epochs, validate_every=1,
-                          early_stop_patience=cfg.patience if cfg.val_fraction else 0)
+                          early_stop_patience=cfg.patience if cfg.val_fraction else 0,
+                          keep_best=True)
 
     def _fit_model(self, data: pd.DataFrame) -> None:
         """The loop in this process on all but a held-out share of the rows, whose likelihood
