@@ -15,8 +15,10 @@ def _load_builtin_models() -> None:
     # importing the modules fills the registry
     from synth.models import copula, tvae  # noqa: F401
     from synth.models.argn import model as argn_model  # noqa: F401
+    from synth.models.binary_diffusion import model as diffusion_model  # noqa: F401
     from synth.models.ctgan import model  # noqa: F401
     from synth.models.images import gan  # noqa: F401
+    from synth.models.potnet import model as potnet_model  # noqa: F401
 
 
 def create_synthesizer(name: str, **params: Any) -> Synthesizer:

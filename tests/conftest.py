@@ -39,6 +39,9 @@ FAST_PARAMS = {
     "tvae": {"epochs": 80, "batch_size": 500},
     "gaussian_copula": {},
     "argn": {"epochs": 5, "batch_size": 256},
+    "binary_diffusion": {"epochs": 30, "dim": 64, "sample_steps": 10, "lr": 1e-3,
+                         "batch_size": 128},
+    "potnet": {"epochs": 40},
 }
 
 

@@ -119,3 +119,21 @@ def test_job_submission_to_a_ray_head(ray_head, rows, tmp_path):
     assert "STATUS SUCCEEDED" in out.stdout, out.stdout[-3000:] + out.stderr[-3000:]
     model = synth.load_synthesizer("adult", store=str(tmp_path / "store"))
     assert len(model.sample(20, seed=0)) == 20
+
+
+@pytest.mark.parametrize("family, params", [
+    ("binary_diffusion", ["params.dim=32", "params.sample_steps=4"]),
+    ("potnet", []),
+])
+def test_the_new_families_train_data_parallel(ray_local, rows, tmp_path, family, params):
+    """binary_diffusion and potnet take the same DDP path as every family: equal parameters
+    on both ranks, a model that samples."""
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data, index=False)
+    rc = train.main(["--data", str(data), "--model", family, "--output", str(tmp_path / "m"),
+                     "num_workers=2", "params.epochs=2", *params, f"storage={tmp_path / 's'}"])
+    assert rc == 0
+    m = json.loads((tmp_path / "m" / "training.json").read_text())["metrics"]
+    assert m["param_digest"][0] == m["param_digest"][1] and m["stopped_at"] == 2
+    out = synth.load_synthesizer(str(tmp_path / "m")).sample(100, seed=0)
+    assert list(out.columns) == list(rows.columns)

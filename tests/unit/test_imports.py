@@ -25,6 +25,8 @@ LAZY_ALLOWED = {
     ("synth.api", "synth.models.copula"), ("synth.api", "synth.models.tvae"),
     ("synth.api", "synth.models.ctgan.model"),  # the registry fills on first use
     ("synth.api", "synth.models.argn.model"),
+    ("synth.api", "synth.models.binary_diffusion.model"),
+    ("synth.api", "synth.models.potnet.model"),
     ("synth.api", "synth.models.images.gan"),
     ("synth.metrics.evaluate", "synth.metrics.detection"),  # scikit-learn, only when asked
     ("synth.metrics.evaluate", "synth.metrics.privacy"),

@@ -22,7 +22,7 @@ from synth.errors import (
 from synth.metrics import column_shapes
 from synth.models.conditions import parse_conditions
 
-MODELS = ["ctgan", "tvae", "gaussian_copula", "argn"]
+MODELS = ["ctgan", "tvae", "gaussian_copula", "argn", "binary_diffusion", "potnet"]
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 
@@ -78,12 +78,12 @@ def test_conditions_are_honoured(name, fitted):
     assert len(out) == 400
     assert (out["sex"] == "Female").all() and out["age"].between(25, 50).all()
     per_row = pd.DataFrame({"sex": ["Male", "Female", "Female", None],
-                            "relationship": ["Husband", None, "Wife", None]})
+                            "relationship": ["Husband", None, "Unmarried", None]})
     rows = model.sample(4, conditions=per_row, seed=1)
     with pytest.raises(ConditionError, match="one output row per conditions row"):
         model.sample(10, conditions=per_row)
     assert list(rows["sex"].iloc[:3]) == ["Male", "Female", "Female"]
-    assert rows["relationship"].iloc[0] == "Husband" and rows["relationship"].iloc[2] == "Wife"
+    assert rows["relationship"].iloc[0] == "Husband" and rows["relationship"].iloc[2] == "Unmarried"
 
 
 def _shapes(real: pd.DataFrame, synthetic: pd.DataFrame, model, skip: str | None = None):
@@ -267,11 +267,22 @@ def _mixed_frame(n: int = 600) -> pd.DataFrame:
     })
 
 
+# budgets that learn 600 rows: the diffusion needs many small steps; potnet's minority modes
+# (a 10% null share) collapse at the paper's marginal penalty on so few rows (measured: 0 nulls
+# at 1.0, 8% at 5.0)
+MIXED_PARAMS = {
+    "ctgan": {"epochs": 150, "batch_size": 200}, "tvae": {"epochs": 150, "batch_size": 200},
+    "argn": {"epochs": 150, "batch_size": 200},
+    "binary_diffusion": {"epochs": 600, "batch_size": 200, "lr": 1e-3, "dim": 64,
+                         "sample_steps": 20},
+    "potnet": {"epochs": 300, "batch_size": 200, "marginal_penalty": 5.0},
+}
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_every_column_kind_roundtrips(name, tmp_path):
     real = _mixed_frame()
-    params = {"epochs": 150, "batch_size": 200} if name != "gaussian_copula" else {}
-    model = synth.create_synthesizer(name, **params).fit(real)
+    model = synth.create_synthesizer(name, **MIXED_PARAMS.get(name, {})).fit(real)
     kinds = {c: m.kind for c, m in model.metadata.columns.items()}
     assert kinds == {"order_id": "id", "joined": "datetime", "paid_at": "datetime",
                      "vip": "boolean", "amount": "numerical", "items": "numerical",

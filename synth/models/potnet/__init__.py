@@ -1,0 +1,1 @@
+"""POTNet (Lu et al. 2024): a generator trained on a marginally penalised Wasserstein loss."""
