@@ -8,7 +8,8 @@ one-hot features) stands beside the suite's gradient-boosted one. One JSON line 
 appended to --out as it finishes, so a stopped run resumes where it stopped; --table prints the
 markdown table of what is there (means over seeds).
 
-    python benchmarks/quality.py --families argn gaussian_copula ctgan tvae
+    python benchmarks/quality.py                      # all six families, resumable
+    python benchmarks/quality.py --families potnet --seeds 0
     python benchmarks/quality.py --table
 """
 
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--families", nargs="+", default=["argn", "gaussian_copula", "tvae",
-                                                      "ctgan"])
+                                                      "ctgan", "binary_diffusion", "potnet"])
     ap.add_argument("--data", nargs="+", default=list(DATASETS))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                     help="seeds on Adult; the other data sets run the first one")

@@ -101,6 +101,27 @@ def test_tokens_of_a_numeric_column():
     assert (np.abs(within - x[50:100]) <= np.diff(tok.edges).max()).all()
 
 
+def test_numeric_tokens_have_ordinal_positions_and_old_models_still_load(fitted, tmp_path):
+    x = np.array([0.0] * 50 + list(np.linspace(1, 100, 50)) + [np.nan] * 5)
+    first, sub = fit_numeric(x, bins=4, sub_bins=3, exact_values=10, point_share=0.2).positions()
+    # [point 0, null, 4 bins]: the value order from -1 to 1, the null token in the middle
+    assert first[0] == -1 and first[1] == 0 and first[-1] == 1
+    assert list(np.diff(first[[0, 2, 3, 4, 5]]) > 0) == [True] * 4
+    assert list(sub) == [-1, 0, 1]
+    model = fitted("argn")
+    table = model.tokens.positions()
+    age, sex = model.tokens.first_token["age"], model.tokens.first_token["sex"]
+    assert table[age].any() and not table[sex].any()  # categories have no order
+    import torch
+
+    model.save(str(tmp_path / "m"))  # a model saved before the ordinal part: loads as zero
+    blob = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
+    del blob["network"]["direction"]
+    torch.save(blob, tmp_path / "m" / "weights.pt")
+    old = synth.load_synthesizer(str(tmp_path / "m"))
+    assert not old.network.direction.any() and len(old.sample(50, seed=0)) == 50
+
+
 def test_temperature_and_top_p_shape_the_draws(fitted, adult_small):
     model = fitted("argn")
     base = model.sample(3000, seed=5)

@@ -108,7 +108,7 @@ class ARGN(Synthesizer):
         index = {c: i for i, c in enumerate(self._tokens().columns)}
         cfg = self.config
         return ARGNet([v for _, v in cols], [index[c] for c, _ in cols], cfg.embedding_dim,
-                      cfg.hidden, cfg.dropout)
+                      cfg.hidden, cfg.dropout, self._tokens().positions())
 
     def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
                  ) -> ARGNSession:
@@ -263,5 +263,8 @@ class ARGN(Synthesizer):
                                            load_npz(files["tokens.npz"], f"{path}/tokens.npz"))
         self.tokens.check_against(self._fitted_transformer())
         net = self.new_network()
-        net.load_state_dict(load_torch(files["weights.pt"], f"{path}/weights.pt")["network"])
+        state = load_torch(files["weights.pt"], f"{path}/weights.pt")["network"]
+        # a model saved before numeric tokens had an ordinal part: that part is zero
+        state.setdefault("direction", torch.zeros_like(net.direction))
+        net.load_state_dict(state)
         self.network = net.eval()

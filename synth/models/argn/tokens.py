@@ -130,11 +130,30 @@ class NumericTokens:
         sub = (self.sub_edges[:, :-1] <= high) & (self.sub_edges[:, 1:] >= low)
         return first, sub
 
+    def positions(self) -> list[np.ndarray]:
+        """Each token's place in the column's order, in [-1, 1] (the null token 0): the first
+        token's by the rank of its value (a point's value, a bin's middle), a slice's within
+        its bin; what gives a numeric token's embedding its ordinal part."""
+        values = np.concatenate([self.points, [np.nan] if self.has_null else [],
+                                 (self.edges[:-1] + self.edges[1:]) / 2 if self.bins else []])
+        ok = ~np.isnan(values)
+        rank = np.zeros(len(values))
+        rank[ok] = np.argsort(np.argsort(values[ok], kind="stable"), kind="stable")
+        first = np.where(ok, _spread(rank, int(ok.sum())), 0.0)
+        if not self.bins:
+            return [first]
+        width = self.sub_edges.shape[1] - 1
+        return [first, _spread(np.arange(width, dtype=np.float64), width)]
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": "numeric", "has_null": self.has_null}
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"points": self.points, "edges": self.edges, "fine": self.fine}
+
+
+def _spread(rank: np.ndarray, count: int) -> np.ndarray:
+    return 2.0 * rank / (count - 1) - 1.0 if count > 1 else np.zeros_like(rank)
 
 
 def fit_numeric(x: np.ndarray, bins: int, sub_bins: int, exact_values: int,
@@ -230,6 +249,17 @@ class Tokenizer:
     def token_columns(self) -> list[tuple[str, int]]:
         """(column, vocabulary size) of every token, columns in order."""
         return [(c, v) for c in self.columns for v in self.vocab(c)]
+
+    def positions(self) -> np.ndarray:
+        """token columns x largest vocabulary: every numeric token's ordinal position
+        (NumericTokens.positions), 0 for categories."""
+        cols = self.token_columns
+        out = np.zeros((len(cols), max(v for _, v in cols)))
+        for c, i in self.first_token.items():
+            if c in self.numeric:
+                for k, pos in enumerate(self.numeric[c].positions()):
+                    out[i + k, :len(pos)] = pos
+        return out
 
     def encode(self, data: pd.DataFrame, tr: DataTransformer) -> np.ndarray:
         parts = []

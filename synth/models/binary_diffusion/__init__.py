@@ -1,1 +1,2 @@
-"""Binary Diffusion (Kulikov et al. 2024): rows as bit vectors, XOR noise, an MLP denoiser."""
+"""Binary Diffusion (Kinakh & Voloshynovskiy 2024): rows as bit vectors, XOR noise, an MLP
+denoiser."""

@@ -1,13 +1,13 @@
-"""`binary_diffusion` (Kulikov et al. 2024, "Tabular Data Generation using Binary
-Diffusion"): every row is a bit vector (bits.py); the forward process XORs it with Bernoulli
-noise whose flip probability grows from 1/bits to 0.5; a small MLP (network.py) learns the
-clean bits and the flips from a noisy row and its timestep. Sampling starts from random bits
-and, step by step, predicts the clean row and noises it again to the next, lower level
-(drawing each clean bit from its predicted probability by default). With `guide_column` (a
-categorical column, e.g. the target) the denoiser also sees that column's one-hot label,
-dropped with probability `label_dropout` while training so that one network is both
-conditional and unconditional (classifier-free guidance, `guidance_scale` > 0 mixes the two);
-an equality condition on the guide column is then met natively, every other condition by
+"""`binary_diffusion` (Kinakh & Voloshynovskiy 2024, arXiv:2409.13882, "Tabular Data Generation
+using Binary Diffusion"; the issue's "Kulikov et al."): every row is a bit vector (bits.py); the
+forward process XORs it with Bernoulli noise whose flip probability grows from 1/bits to 0.5; a
+small MLP (network.py) learns the clean bits and the flips from a noisy row and its timestep.
+Sampling starts from random bits and, step by step, predicts the clean row and noises it again
+to the next, lower level (drawing each clean bit from its predicted probability by default).
+With `guide_column` (a categorical column, e.g. the target) the denoiser also sees that column's
+one-hot label, dropped with probability `label_dropout` while training so that one network is
+both conditional and unconditional (classifier-free guidance, `guidance_scale` > 0 mixes the
+two); an equality condition on the guide column is then met natively, every other condition by
 rejection."""
 
 from __future__ import annotations

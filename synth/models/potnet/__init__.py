@@ -1,1 +1,2 @@
-"""POTNet (Lu et al. 2024): a generator trained on a marginally penalised Wasserstein loss."""
+"""POTNet (Lu, Zhong & Wong 2024): a generator trained on a marginally penalised Wasserstein
+loss."""

@@ -1,9 +1,9 @@
-"""`potnet` (Lu, Wong et al. 2024, "Generative Modeling with Penalized Optimal Transport
-Network"): a generator trained without a critic, on the exact Wasserstein distance between a
-real and a generated batch plus marginal Wasserstein penalties (transport.py), which keep
-every column's distribution right and so avoid mode collapse. Rows are encoded as min-max
-scaled numbers (a null flag pair where a column has nulls) and one-hot categories; the
-generator's softmax spans are read by argmax. Conditions are met by rejection."""
+"""`potnet` (Lu, Zhong & Wong 2024, arXiv:2402.10456, "Efficient Generative Modeling via Penalized
+Optimal Transport Network"): a generator trained without a critic, on the exact Wasserstein
+distance between a real and a generated batch plus marginal Wasserstein penalties
+(transport.py), which keep every column's distribution right and so avoid mode collapse. Rows
+are encoded as min-max scaled numbers (a null flag pair where a column has nulls) and one-hot
+categories; the generator's softmax spans are read by argmax. Conditions are met by rejection."""
 
 from __future__ import annotations
 
