@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> None:
                        for f in (subset, conditioned, unconditioned)]
             print(f"| {name} | {cond} | {base['column_shapes']:.3f} | {c['column_shapes']:.3f} | "
                   f"{'met' if ok else 'NOT met'} | {others_mean(c, list(cond)):.3f} / "
-                  f"{others_mean(u, list(cond)):.3f} | {husband[0]:.2f} / {husband[1]:.2f} / "
-                  f"{husband[2]:.2f} | {rejected:,} |", flush=True)
+                  f"{others_mean(u, list(cond)):.3f} | {husband[0]:.3f} / {husband[1]:.3f} / "
+                  f"{husband[2]:.3f} | {rejected:,} |", flush=True)
 
 
 if __name__ == "__main__":
