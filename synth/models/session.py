@@ -15,6 +15,7 @@ size does not grow with the batch the way SGD's does."""
 
 from __future__ import annotations
 
+import copy
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -147,3 +148,82 @@ class ShuffledRows:
     def set_rng_state(self, state: dict[str, Any]) -> None:
         set_rng_state(self.rng, state)
         self.gen.set_state(state["perm"])
+
+
+class OneNetworkSession(ShuffledRows, TrainingSession):
+    """A session that trains one network with one optimizer over shuffled rows (argn, potnet,
+    binary_diffusion): each epoch walks a fresh permutation of the shard in per-worker batches
+    and steps on `batch_loss`; `slot` names the model attribute the trained network goes to.
+    Subclasses build `net` (wrapped), `opt` and `x` (the rows, on the device) and may use
+    `start_epoch` / `after_step` and `extra_state` / `load_extra_state` / `trained_network`."""
+
+    slot: str = "network"
+    model: Any
+    cfg: Any
+    shard: Shard
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    x: torch.Tensor
+
+    def begin(self, model: Any, shard: Shard) -> None:
+        """Seed this rank (network init, row order) before the subclass builds its network."""
+        self.model, self.cfg, self.shard = model, model.config, shard
+        torch.manual_seed(derive_seed(self.cfg.seed, shard.rank))
+        self.seed_rows(self.cfg.seed, shard.rank)
+        self.steps = steps_per_epoch(shard, self.cfg.batch_size)
+        self.epoch = 0
+
+    @abstractmethod
+    def batch_loss(self, idx: torch.Tensor) -> torch.Tensor:
+        """The loss of the rows `idx` of this shard."""
+
+    def start_epoch(self) -> None:
+        """Before an epoch's first step (learning-rate schedules, decaying penalties)."""
+
+    def after_step(self) -> None:
+        """After every optimizer step (e.g. an EMA of the weights)."""
+
+    def run_epoch(self) -> dict[str, float]:
+        batch = self.cfg.batch_size
+        need = self.steps * batch
+        order = self.epoch_order(len(self.x), need, self.x.device)
+        self.start_epoch()
+        self.net.train()
+        total = 0.0
+        for idx in order.split(batch):
+            loss = self.batch_loss(idx)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            self.after_step()
+            total += float(loss.detach())
+        self.epoch += 1
+        return {"epoch": self.epoch, "loss": total / self.steps, "rows": need * self.shard.world}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what `extra_state` saved."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"network": bare(self.net).state_dict(), "opt": self.opt.state_dict(),
+                "epoch": self.epoch, **self.extra_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        bare(self.net).load_state_dict(state["network"])
+        self.opt.load_state_dict(state["opt"])
+        self.epoch = int(state["epoch"])
+        self.load_extra_state(state)
+
+    def trained_network(self) -> nn.Module:
+        """The network sampling uses (the live one; an EMA copy where there is one)."""
+        return bare(self.net)
+
+    def snapshot(self) -> Any:
+        model = copy.copy(self.model)
+        setattr(model, self.slot, copy.deepcopy(self.trained_network()).cpu().eval())
+        return model
+
+    def finish(self) -> None:
+        setattr(self.model, self.slot, self.trained_network().cpu().eval())

@@ -5,7 +5,6 @@ for the rest, so the heads learn every conditional the sampler may ask for."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -13,16 +12,7 @@ import torch
 
 from synth.models.argn.network import token_loss
 from synth.models.loop import ProgressHooks
-from synth.models.seeding import derive_seed
-from synth.models.session import (
-    Reduce,
-    Shard,
-    ShuffledRows,
-    TrainingSession,
-    Wrap,
-    bare,
-    steps_per_epoch,
-)
+from synth.models.session import OneNetworkSession, Reduce, Shard, TrainingSession, Wrap, bare
 
 
 def token_counts(tokens: np.ndarray, vocab: list[int]) -> np.ndarray:
@@ -34,23 +24,18 @@ def token_counts(tokens: np.ndarray, vocab: list[int]) -> np.ndarray:
     return out
 
 
-class ARGNSession(ShuffledRows, TrainingSession):
+class ARGNSession(OneNetworkSession):
     def __init__(self, model: Any, shard: Shard, wrap: Wrap, reduce: Reduce,
                  device: torch.device) -> None:
-        cfg = model.config
-        self.model, self.cfg, self.shard = model, cfg, shard
-        torch.manual_seed(derive_seed(cfg.seed, shard.rank))
-        self.seed_rows(cfg.seed, shard.rank)
+        self.begin(model, shard)
         tokens = np.asarray(shard.data, dtype=np.int64)
         net = model.new_network()
         net.start_from_marginals(reduce(token_counts(tokens, net.vocab)))
         self.x = torch.as_tensor(tokens, device=device)
         self.net = wrap(net.to(device))
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr,
-                                     weight_decay=cfg.weight_decay)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.cfg.lr,
+                                     weight_decay=self.cfg.weight_decay)
         self.columns = len(model.tokens.columns)
-        self.steps = steps_per_epoch(shard, cfg.batch_size)
-        self.epoch = 0
 
     def _ranks(self, rows: int) -> torch.Tensor:
         ranks = torch.rand(rows, self.columns, generator=self.gen).argsort(dim=1)
@@ -58,38 +43,9 @@ class ARGNSession(ShuffledRows, TrainingSession):
         ranks[fixed] = torch.arange(self.columns)
         return ranks.to(self.x.device)
 
-    def run_epoch(self) -> dict[str, float]:
-        cfg = self.cfg
-        need = self.steps * cfg.batch_size
-        order = self.epoch_order(len(self.x), need, self.x.device)
-        self.net.train()
-        total = 0.0
-        for idx in order.split(cfg.batch_size):
-            x = self.x[idx]
-            loss = token_loss(self.net(x, self._ranks(len(x))), x)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
-            total += float(loss.detach())
-        self.epoch += 1
-        return {"epoch": self.epoch, "loss": total / self.steps, "rows": need * self.shard.world}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"network": bare(self.net).state_dict(), "opt": self.opt.state_dict(),
-                "epoch": self.epoch}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        bare(self.net).load_state_dict(state["network"])
-        self.opt.load_state_dict(state["opt"])
-        self.epoch = int(state["epoch"])
-
-    def snapshot(self) -> Any:
-        model = copy.copy(self.model)
-        model.network = copy.deepcopy(bare(self.net)).cpu().eval()
-        return model
-
-    def finish(self) -> None:
-        self.model.network = bare(self.net).cpu().eval()
+    def batch_loss(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.x[idx]
+        return token_loss(self.net(x, self._ranks(len(x))), x)
 
 
 class HeldOutLikelihood(ProgressHooks):

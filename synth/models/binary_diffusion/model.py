@@ -29,16 +29,7 @@ from synth.models.binary_diffusion.network import Denoiser, flip_schedule, two_w
 from synth.models.codec_space import category_codes
 from synth.models.conditions import Condition
 from synth.models.registry import register_synthesizer
-from synth.models.seeding import derive_seed
-from synth.models.session import (
-    Reduce,
-    Shard,
-    ShuffledRows,
-    TrainingSession,
-    Wrap,
-    bare,
-    steps_per_epoch,
-)
+from synth.models.session import OneNetworkSession, Reduce, Shard, Wrap, bare
 from synth.store import load_torch, torch_bytes
 
 
@@ -221,49 +212,30 @@ def sampling_levels(timesteps: int, steps: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, timesteps - 1, steps)}, reverse=True)
 
 
-class DiffusionSession(ShuffledRows, TrainingSession):
-    """Each epoch walks a fresh permutation of the shard; every row gets a random timestep
-    and its XOR noise; the EMA of the weights is what sampling uses."""
+class DiffusionSession(OneNetworkSession):
+    """Every row gets a random timestep and its XOR noise; the EMA of the weights is what
+    sampling uses."""
 
     def __init__(self, model: BinaryDiffusion, shard: Shard, wrap: Wrap,
                  device: torch.device) -> None:
-        cfg = model.config
-        self.model, self.cfg, self.shard = model, cfg, shard
-        torch.manual_seed(derive_seed(cfg.seed, shard.rank))
-        self.seed_rows(cfg.seed, shard.rank)
+        self.begin(model, shard)
         data = torch.as_tensor(np.asarray(shard.data, dtype=np.float32), device=device)
         self.bits = model.layout().width
         self.x = data[:, :self.bits].contiguous()
         self.labels = data[:, self.bits].long() if model.classes else None
-        self.flips = flip_schedule(cfg.timesteps, self.bits).float().to(device)
+        self.flips = flip_schedule(self.cfg.timesteps, self.bits).float().to(device)
         self.net = wrap(model.new_network().to(device))
         # after wrap: DDP has given every rank rank 0's initial weights, the EMA's start
         self.ema = copy.deepcopy(bare(self.net)).eval()
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
-        self.steps = steps_per_epoch(shard, cfg.batch_size)
-        self.epoch, self.step = 0, 0
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=self.cfg.lr)
+        self.step = 0
 
-    def run_epoch(self) -> dict[str, float]:
-        cfg = self.cfg
-        need = self.steps * cfg.batch_size
-        order = self.epoch_order(len(self.x), need, self.x.device)
-        self.net.train()
-        total = 0.0
-        for idx in order.split(cfg.batch_size):
-            x0 = self.x[idx]
-            t = torch.randint(0, cfg.timesteps, (len(x0),), device=x0.device)
-            flips = (torch.rand_like(x0) < self.flips[t][:, None]).float()
-            xt = torch.logical_xor(x0 > 0, flips > 0).float()
-            loss = two_way_loss(self.net(xt, t, self._labels(idx)), x0, flips)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
-            self.step += 1
-            if self.step % cfg.ema_every == 0:
-                self._update_ema()
-            total += float(loss.detach())
-        self.epoch += 1
-        return {"epoch": self.epoch, "loss": total / self.steps, "rows": need * self.shard.world}
+    def batch_loss(self, idx: torch.Tensor) -> torch.Tensor:
+        x0 = self.x[idx]
+        t = torch.randint(0, self.cfg.timesteps, (len(x0),), device=x0.device)
+        flips = (torch.rand_like(x0) < self.flips[t][:, None]).float()
+        xt = torch.logical_xor(x0 > 0, flips > 0).float()
+        return two_way_loss(self.net(xt, t, self._labels(idx)), x0, flips)
 
     def _labels(self, idx: torch.Tensor) -> torch.Tensor | None:
         if self.labels is None:
@@ -273,28 +245,22 @@ class DiffusionSession(ShuffledRows, TrainingSession):
         return y * (~hide)[:, None]
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
-        decay = self.cfg.ema_decay
+    def after_step(self) -> None:
+        self.step += 1
+        if self.step % self.cfg.ema_every:
+            return
         live = bare(self.net)
         for e, p in zip(self.ema.parameters(), live.parameters(), strict=True):
-            e.lerp_(p.detach(), 1 - decay)
+            e.lerp_(p.detach(), 1 - self.cfg.ema_decay)
         for e, b in zip(self.ema.buffers(), live.buffers(), strict=True):
             e.copy_(b)
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"network": bare(self.net).state_dict(), "ema": self.ema.state_dict(),
-                "opt": self.opt.state_dict(), "epoch": self.epoch, "step": self.step}
+    def extra_state(self) -> dict[str, Any]:
+        return {"ema": self.ema.state_dict(), "step": self.step}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        bare(self.net).load_state_dict(state["network"])
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         self.ema.load_state_dict(state["ema"])
-        self.opt.load_state_dict(state["opt"])
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.step = int(state["step"])
 
-    def snapshot(self) -> BinaryDiffusion:
-        model = copy.copy(self.model)
-        model.network = copy.deepcopy(self.ema).cpu().eval()
-        return model
-
-    def finish(self) -> None:
-        self.model.network = copy.deepcopy(self.ema).cpu().eval()
+    def trained_network(self) -> torch.nn.Module:
+        return self.ema

@@ -7,7 +7,6 @@ categories; the generator's softmax spans are read by argmax. Conditions are met
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -26,16 +25,7 @@ from synth.models.codec_space import category_codes, numeric_range, numeric_valu
 from synth.models.conditions import Condition
 from synth.models.potnet.transport import potnet_loss
 from synth.models.registry import register_synthesizer
-from synth.models.seeding import derive_seed
-from synth.models.session import (
-    Reduce,
-    Shard,
-    ShuffledRows,
-    TrainingSession,
-    Wrap,
-    bare,
-    steps_per_epoch,
-)
+from synth.models.session import OneNetworkSession, Reduce, Shard, Wrap
 from synth.store import load_torch, torch_bytes
 
 
@@ -211,59 +201,28 @@ class POTNet(Synthesizer):
         self.generator = net.eval()
 
 
-class POTNetSession(ShuffledRows, TrainingSession):
-    """Each epoch walks a fresh permutation of the shard; the learning rate follows a cosine
-    from lr to lr/10 over the epochs and the marginal penalty decays per epoch."""
+class POTNetSession(OneNetworkSession):
+    """The learning rate follows a cosine from lr to lr/10 over the epochs and the marginal
+    penalty decays per epoch."""
+
+    slot = "generator"
 
     def __init__(self, model: POTNet, shard: Shard, wrap: Wrap, device: torch.device) -> None:
-        cfg = model.config
-        self.model, self.cfg, self.shard = model, cfg, shard
-        torch.manual_seed(derive_seed(cfg.seed, shard.rank))
-        self.seed_rows(cfg.seed, shard.rank)
+        self.begin(model, shard)
         self.x = torch.as_tensor(np.asarray(shard.data, dtype=np.float32), device=device)
         self.net = wrap(model.new_generator().to(device))
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr)
-        self.steps = steps_per_epoch(shard, cfg.batch_size)
-        self.epoch = 0
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.cfg.lr)
+        self.penalty = self.cfg.marginal_penalty
 
-    def _lr(self) -> float:
+    def start_epoch(self) -> None:
         cfg = self.cfg
         low = cfg.lr / 10
-        return low + (cfg.lr - low) * (1 + math.cos(math.pi * self.epoch / cfg.epochs)) / 2
-
-    def run_epoch(self) -> dict[str, float]:
-        cfg = self.cfg
-        need = self.steps * cfg.batch_size
-        order = self.epoch_order(len(self.x), need, self.x.device)
-        penalty = cfg.marginal_penalty * cfg.penalty_decay ** self.epoch
+        lr = low + (cfg.lr - low) * (1 + math.cos(math.pi * self.epoch / cfg.epochs)) / 2
         for group in self.opt.param_groups:
-            group["lr"] = self._lr()
-        self.net.train()
-        total = 0.0
-        for idx in order.split(cfg.batch_size):
-            real = self.x[idx]
-            z = torch.randn(len(real), self.model.noise_dim, device=real.device)
-            loss = potnet_loss(real, self.net(z), penalty)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
-            total += float(loss.detach())
-        self.epoch += 1
-        return {"epoch": self.epoch, "loss": total / self.steps, "rows": need * self.shard.world}
+            group["lr"] = lr
+        self.penalty = cfg.marginal_penalty * cfg.penalty_decay ** self.epoch
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"generator": bare(self.net).state_dict(), "opt": self.opt.state_dict(),
-                "epoch": self.epoch}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        bare(self.net).load_state_dict(state["generator"])
-        self.opt.load_state_dict(state["opt"])
-        self.epoch = int(state["epoch"])
-
-    def snapshot(self) -> POTNet:
-        model = copy.copy(self.model)
-        model.generator = copy.deepcopy(bare(self.net)).cpu().eval()
-        return model
-
-    def finish(self) -> None:
-        self.model.generator = bare(self.net).cpu().eval()
+    def batch_loss(self, idx: torch.Tensor) -> torch.Tensor:
+        real = self.x[idx]
+        z = torch.randn(len(real), self.model.noise_dim, device=real.device)
+        return potnet_loss(real, self.net(z), self.penalty)
