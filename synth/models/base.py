@@ -35,7 +35,16 @@ from synth.models.seeding import (
     resolve_seed,
 )
 from synth.models.session import Shard, pick_device
-from synth.store import json_bytes, load_json, load_npz, npz_bytes, read_model_dir, write_model_dir
+from synth.store import (
+    json_bytes,
+    load_json,
+    load_npz,
+    load_torch,
+    npz_bytes,
+    read_model_dir,
+    torch_bytes,
+    write_model_dir,
+)
 
 BLOCK_ROWS = 2048
 DEFAULT_BATCH = 16 * BLOCK_ROWS
@@ -339,6 +348,42 @@ class Synthesizer(SynthModel):
 
     @abstractmethod
     def _load_weights(self, files: dict[str, bytes], path: str) -> None: ...
+
+
+class OneNetworkSynthesizer(Synthesizer):
+    """A table model whose sampling runs one network (`network`, from `new_network()`),
+    saved as weights.pt {"network": state dict} (argn, binary_diffusion, potnet)."""
+
+    weight_file_names: ClassVar[list[str]] = ["weights.pt"]
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.network: torch.nn.Module | None = None
+
+    @abstractmethod
+    def new_network(self) -> torch.nn.Module:
+        """An untrained network for this prepared model."""
+
+    def _networks(self) -> list[torch.nn.Module]:
+        return [self._network()]
+
+    def _network(self) -> Any:
+        if self.network is None:
+            raise NotFittedError(f"this {self.name} model is not fitted; call fit(data) first or "
+                                 "load a saved model with synth.load_synthesizer(path)")
+        return self.network
+
+    def _weight_files(self) -> dict[str, bytes]:
+        return {"weights.pt": torch_bytes({"network": self._network().state_dict()})}
+
+    def _network_state(self, files: dict[str, bytes], path: str) -> dict[str, Any]:
+        return load_torch(files["weights.pt"], f"{path}/weights.pt")["network"]
+
+    def _load_weights(self, files: dict[str, bytes], path: str) -> None:
+        state = self._network_state(files, path)  # first: it may load what the network needs
+        net = self.new_network()
+        net.load_state_dict(state)
+        self.network = net.eval()
 
 
 def _rechunk(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:

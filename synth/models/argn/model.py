@@ -21,12 +21,12 @@ from synth.models.argn.config import ARGNConfig
 from synth.models.argn.network import NEG, ARGNet
 from synth.models.argn.session import ARGNSession, HeldOutLikelihood
 from synth.models.argn.tokens import Tokenizer, value_tokens
-from synth.models.base import BLOCK_ROWS, Synthesizer
+from synth.models.base import BLOCK_ROWS, OneNetworkSynthesizer
 from synth.models.conditions import Condition
 from synth.models.loop import LoopConfig
 from synth.models.registry import register_synthesizer
 from synth.models.session import Reduce, Shard, Wrap, pick_device
-from synth.store import json_bytes, load_json, load_npz, load_torch, npz_bytes, torch_bytes
+from synth.store import json_bytes, load_json, load_npz, npz_bytes
 
 MAX_VALIDATION_ROWS = 10_000
 MIN_VALIDATION_ROWS = 50
@@ -47,7 +47,7 @@ class Plan:
 
 
 @register_synthesizer("argn")
-class ARGN(Synthesizer):
+class ARGN(OneNetworkSynthesizer):
     name = "argn"
     config_cls = ARGNConfig
     mode_normalize = False  # tokens are made from plain codec values
@@ -56,7 +56,6 @@ class ARGN(Synthesizer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.tokens: Tokenizer | None = None
-        self.network: ARGNet | None = None
 
 
     # ----------------------------------------------------------------- fit
@@ -243,28 +242,18 @@ class ARGN(Synthesizer):
                         axis=1) if tr.categorical_columns else np.zeros((len(tokens), 0), np.int64)
         return numeric, null, cats
 
-    def _networks(self) -> list[torch.nn.Module]:
-        return [self._network()]
-
-    def _network(self) -> ARGNet:
-        if self.network is None:
-            raise NotFittedError("this argn model is not fitted; call fit(data) first or load "
-                                 "a saved model with synth.load_synthesizer(path)")
-        return self.network
-
     # ----------------------------------------------------------------- weights
     def _weight_files(self) -> dict[str, bytes]:
         doc, arrays = self._tokens().state()
-        return {"weights.pt": torch_bytes({"network": self._network().state_dict()}),
-                "tokens.json": json_bytes(doc), "tokens.npz": npz_bytes(arrays)}
+        return {**super()._weight_files(), "tokens.json": json_bytes(doc),
+                "tokens.npz": npz_bytes(arrays)}
 
-    def _load_weights(self, files: dict[str, bytes], path: str) -> None:
+    def _network_state(self, files: dict[str, bytes], path: str) -> dict[str, Any]:
         self.tokens = Tokenizer.from_state(load_json(files["tokens.json"], f"{path}/tokens.json"),
                                            load_npz(files["tokens.npz"], f"{path}/tokens.npz"))
         self.tokens.check_against(self._fitted_transformer())
-        net = self.new_network()
-        state = load_torch(files["weights.pt"], f"{path}/weights.pt")["network"]
+        state = super()._network_state(files, path)
         # a model saved before numeric tokens had an ordinal part: that part is zero
-        state.setdefault("direction", torch.zeros_like(net.direction))
-        net.load_state_dict(state)
-        self.network = net.eval()
+        state.setdefault("direction", torch.zeros(len(self.tokens.token_columns),
+                                                  self.config.embedding_dim))
+        return state

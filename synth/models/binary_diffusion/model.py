@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,15 +22,14 @@ import torch
 
 from synth.config import require
 from synth.data.transformer import TransformerParams
-from synth.errors import ConfigError, NotFittedError
-from synth.models.base import BLOCK_ROWS, Synthesizer
+from synth.errors import ConfigError
+from synth.models.base import BLOCK_ROWS, OneNetworkSynthesizer
 from synth.models.binary_diffusion.bits import BitLayout
 from synth.models.binary_diffusion.network import Denoiser, flip_schedule, two_way_loss
 from synth.models.codec_space import category_codes
 from synth.models.conditions import Condition
 from synth.models.registry import register_synthesizer
 from synth.models.session import OneNetworkSession, Reduce, Shard, Wrap, bare
-from synth.store import load_torch, torch_bytes
 
 
 @dataclass(frozen=True)
@@ -85,15 +84,10 @@ class BinaryDiffusionConfig(TransformerParams):
 
 
 @register_synthesizer("binary_diffusion")
-class BinaryDiffusion(Synthesizer):
+class BinaryDiffusion(OneNetworkSynthesizer):
     name = "binary_diffusion"
     config_cls = BinaryDiffusionConfig
     mode_normalize = False  # bits are made from plain codec values
-    weight_file_names: ClassVar[list[str]] = ["weights.pt"]
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.network: Denoiser | None = None
 
     # ----------------------------------------------------------------- layout
     def prepare(self, data: pd.DataFrame, metadata: Any = None) -> BinaryDiffusion:
@@ -187,24 +181,6 @@ class BinaryDiffusion(Synthesizer):
                                  torch.cat([y, torch.zeros_like(y)]))
         cond, free = both.chunk(2, dim=0)
         return free + scale * (cond - free)
-
-    def _networks(self) -> list[torch.nn.Module]:
-        return [self._network()]
-
-    def _network(self) -> Denoiser:
-        if self.network is None:
-            raise NotFittedError("this binary_diffusion model is not fitted; call fit(data) "
-                                 "first or load a saved model with synth.load_synthesizer(path)")
-        return self.network
-
-    # ----------------------------------------------------------------- weights
-    def _weight_files(self) -> dict[str, bytes]:
-        return {"weights.pt": torch_bytes({"denoiser": self._network().state_dict()})}
-
-    def _load_weights(self, files: dict[str, bytes], path: str) -> None:
-        net = self.new_network()
-        net.load_state_dict(load_torch(files["weights.pt"], f"{path}/weights.pt")["denoiser"])
-        self.network = net.eval()
 
 
 def sampling_levels(timesteps: int, steps: int) -> list[int]:

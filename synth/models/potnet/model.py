@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,14 +19,12 @@ from torch import nn
 
 from synth.config import require
 from synth.data.transformer import TransformerParams
-from synth.errors import NotFittedError
-from synth.models.base import BLOCK_ROWS, Synthesizer
+from synth.models.base import BLOCK_ROWS, OneNetworkSynthesizer
 from synth.models.codec_space import category_codes, numeric_range, numeric_values
 from synth.models.conditions import Condition
 from synth.models.potnet.transport import potnet_loss
 from synth.models.registry import register_synthesizer
 from synth.models.session import OneNetworkSession, Reduce, Shard, Wrap
-from synth.store import load_torch, torch_bytes
 
 
 @dataclass(frozen=True)
@@ -144,15 +142,10 @@ class Generator(nn.Module):
 
 
 @register_synthesizer("potnet")
-class POTNet(Synthesizer):
+class POTNet(OneNetworkSynthesizer):
     name = "potnet"
     config_cls = POTNetConfig
     mode_normalize = False
-    weight_file_names: ClassVar[list[str]] = ["weights.pt"]
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.generator: Generator | None = None
 
     def coding(self) -> RowCoding:
         tr = self._fitted_transformer()
@@ -167,7 +160,7 @@ class POTNet(Synthesizer):
     def noise_dim(self) -> int:
         return self.config.noise_dim or self.coding().width
 
-    def new_generator(self) -> Generator:
+    def new_network(self) -> Generator:
         c, cfg = self.coding(), self.config
         return Generator(self.noise_dim, tuple(cfg.hidden), c.width, c.spans, cfg.dropout)
 
@@ -180,37 +173,18 @@ class POTNet(Synthesizer):
 
     def _block(self, gen: torch.Generator, plan: None, rows: int = BLOCK_ROWS):
         z = torch.randn(rows, self.noise_dim, generator=gen)
-        x = self._run_network(self._generator(), z)
+        x = self._run_network(self._network(), z)
         return self.coding().decode(x.double().numpy())
-
-    def _networks(self) -> list[torch.nn.Module]:
-        return [self._generator()]
-
-    def _generator(self) -> Generator:
-        if self.generator is None:
-            raise NotFittedError("this potnet model is not fitted; call fit(data) first or "
-                                 "load a saved model with synth.load_synthesizer(path)")
-        return self.generator
-
-    def _weight_files(self) -> dict[str, bytes]:
-        return {"weights.pt": torch_bytes({"generator": self._generator().state_dict()})}
-
-    def _load_weights(self, files: dict[str, bytes], path: str) -> None:
-        net = self.new_generator()
-        net.load_state_dict(load_torch(files["weights.pt"], f"{path}/weights.pt")["generator"])
-        self.generator = net.eval()
 
 
 class POTNetSession(OneNetworkSession):
     """The learning rate follows a cosine from lr to lr/10 over the epochs and the marginal
     penalty decays per epoch."""
 
-    slot = "generator"
-
     def __init__(self, model: POTNet, shard: Shard, wrap: Wrap, device: torch.device) -> None:
         self.begin(model, shard)
         self.x = torch.as_tensor(np.asarray(shard.data, dtype=np.float32), device=device)
-        self.net = wrap(model.new_generator().to(device))
+        self.net = wrap(model.new_network().to(device))
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.cfg.lr)
         self.penalty = self.cfg.marginal_penalty
 
