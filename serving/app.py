@@ -14,7 +14,6 @@ to it without a redeploy, and requests in flight finish on the version they star
 
 
 import asyncio
-import hmac
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,7 +36,7 @@ from serving.schemas import (
     ModelInfo,
     ModelList,
 )
-from serving.settings import ServeSettings, load_settings, read_api_key
+from serving.settings import ServeSettings, keys_match, load_settings, read_api_key
 
 MODELS_PER_REPLICA = 4
 # Helpers sit above the deployments: `serve.ingress` captures the class when it is applied.
@@ -147,7 +146,7 @@ class Api:
                                pins=settings.pins)
 
     def _auth(self, key: str | None) -> JSONResponse | None:
-        if self.key is None or (key is not None and hmac.compare_digest(key, self.key)):
+        if self.key is None or keys_match(key, self.key):
             return None
         return JSONResponse({"detail": "missing or wrong API key (header X-API-Key)"},
                             status_code=401)

@@ -4,6 +4,7 @@ are rejected by name."""
 
 from __future__ import annotations
 
+import hmac
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,3 +57,12 @@ def read_api_key(settings: ServeSettings) -> str | None:
         if not key:
             raise ConfigError(f"the API key file {path!r} is empty")
     return key or None
+
+
+def keys_match(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of an API key header with the key, on bytes: a header with
+    non-ASCII characters (which compare_digest refuses as str) is a wrong key, not a 500."""
+    if given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
+                               expected.encode("utf-8", "surrogatepass"))

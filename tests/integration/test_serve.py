@@ -195,6 +195,8 @@ def test_api_key_is_required_when_set(served):
     url = "/secured/v1/models/adult/generate"
     assert served.client.post(url, json={}).status_code == 401
     assert served.client.post(url, json={}, headers={"X-API-Key": "wrong"}).status_code == 401
+    non_ascii = {"X-API-Key": "clé-é".encode()}  # compare_digest refuses non-ASCII str: no 500
+    assert served.client.post(url, json={}, headers=non_ascii).status_code == 401
     ok = served.client.post(url, json={"num_samples": 5}, headers={"X-API-Key": "s3cret-key"})
     assert ok.status_code == 200 and len(ok.json()["rows"]) == 5
     assert served.client.get("/secured/healthz").status_code == 200

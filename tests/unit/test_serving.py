@@ -14,7 +14,7 @@ from serving.encode import csv_chunks, json_chunks, jsonl_chunks
 from serving.generate import body_chunks, model_conditions
 from serving.requests import Invalid, check_size
 from serving.schemas import GenerateRequest
-from serving.settings import load_settings, read_api_key
+from serving.settings import keys_match, load_settings, read_api_key
 from synth.errors import ConfigError
 
 CHUNKS = [pd.DataFrame({"a": [1, 2], "b": ["x", None], "c": [0.1234567890123, float("nan")]}),
@@ -89,3 +89,9 @@ def test_catalog_resolves_names_only_and_honours_pins(fitted, tmp_path):
         catalog.resolve("adult", 5)
     info = catalog.describe("adult", 2)
     assert info["kind"] == "gaussian_copula" and info["versions"] == [1, 2]
+
+
+def test_api_keys_compare_as_bytes_so_non_ascii_is_a_wrong_key():
+    assert keys_match("s3cret", "s3cret") and not keys_match("s3cret ", "s3cret")
+    assert not keys_match(None, "s3cret") and not keys_match("", "s3cret")
+    assert not keys_match("clé-é", "s3cret") and keys_match("clé-é", "clé-é")
