@@ -153,11 +153,10 @@ class ShuffledRows:
 class OneNetworkSession(ShuffledRows, TrainingSession):
     """A session that trains one network with one optimizer over shuffled rows (argn, potnet,
     binary_diffusion): each epoch walks a fresh permutation of the shard in per-worker batches
-    and steps on `batch_loss`; `slot` names the model attribute the trained network goes to.
-    Subclasses build `net` (wrapped), `opt` and `x` (the rows, on the device) and may use
-    `start_epoch` / `after_step` and `extra_state` / `load_extra_state` / `trained_network`."""
+    and steps on `batch_loss`; the trained network goes to the model's `network`. Subclasses
+    build `net` (wrapped), `opt` and `x` (the rows, on the device) and may use `start_epoch` /
+    `after_step` and `extra_state` / `load_extra_state` / `trained_network`."""
 
-    slot: str = "network"
     model: Any
     cfg: Any
     shard: Shard
@@ -222,8 +221,8 @@ class OneNetworkSession(ShuffledRows, TrainingSession):
 
     def snapshot(self) -> Any:
         model = copy.copy(self.model)
-        setattr(model, self.slot, copy.deepcopy(self.trained_network()).cpu().eval())
+        model.network = copy.deepcopy(self.trained_network()).cpu().eval()
         return model
 
     def finish(self) -> None:
-        setattr(self.model, self.slot, self.trained_network().cpu().eval())
+        self.model.network = self.trained_network().cpu().eval()
