@@ -61,7 +61,7 @@ def deploy(store: str, port: int) -> None:
             return {"ok": True}
 
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_app({"store": store}), name="raysynth", route_prefix="/")
+    serve.run(build_app({"store": store, "auth": "none"}), name="raysynth", route_prefix="/")
     serve.run(Floor.bind(), name="floor", route_prefix="/floor")
     serve.run(FastFloor.bind(), name="fastapi-floor", route_prefix="/fastapi-floor")
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as store:
         model = synth.create_synthesizer("ctgan", epochs=2, batch_size=500)
-        model.fit(pd.read_csv(DATA)).save(ModelStore(store).next_version_path("adult")[1])
+        ModelStore(store).add_version("adult", model.fit(pd.read_csv(DATA)).save)
         ray.init(address="local", num_cpus=8, include_dashboard=False, log_to_driver=False)
         port = free_port()
         deploy(store, port)

@@ -27,10 +27,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from jobs.common import (
     add_common_args,
@@ -51,7 +55,9 @@ from synth.data.io import fingerprint, is_s3, join, read_bytes, read_table, writ
 from synth.data.metadata import detect_metadata
 from synth.errors import ConfigError
 from synth.metrics.evaluate import evaluate as synth_evaluate
-from synth.store import COMPLETE, ModelStore, json_bytes
+from synth.store import COMPLETE, ModelStore, json_bytes, model_digest
+
+SOURCE_FILE = "source.json"  # a registered version's origin: the trained model and its digest
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class PipelineConfig:
     deploy: bool = False  # serve the model over HTTP (Ray Serve) at the end
     host: str = "127.0.0.1"  # deploy: HTTP host (0.0.0.0 on a cluster behind a firewall)
     port: int = 8000  # deploy: HTTP port
+    serve: dict[str, Any] = field(default_factory=dict)  # deploy: ServeSettings (serve.auth=
+    #                                                      none for an open local endpoint)
 
     def validate(self) -> None:
         require(bool(self.data), "data is required: --data FILE")
@@ -96,7 +104,8 @@ def prepare(cfg: PipelineConfig) -> dict[str, str]:
     if cfg.target is not None and cfg.target not in df.columns:
         raise ConfigError(f"target {cfg.target!r} is not a column; columns: "
                           f"{', '.join(df.columns)}")
-    strat = df[cfg.target] if cfg.target and md.kind(cfg.target) == "categorical" else None
+    strat = strata(df[cfg.target], cfg.holdout_fraction) \
+        if cfg.target and md.kind(cfg.target) in ("categorical", "boolean") else None
     train, holdout = train_test_split(df, test_size=cfg.holdout_fraction, random_state=cfg.seed,
                                       stratify=strat)
     paths = {k: join(cfg.output, "prepared", f"{k}.parquet") for k in ("train", "holdout")}
@@ -105,6 +114,28 @@ def prepare(cfg: PipelineConfig) -> dict[str, str]:
     paths["metadata"] = join(cfg.output, "prepared", "metadata.json")
     write_bytes(paths["metadata"], json_bytes(md.to_dict()))
     return paths
+
+
+def strata(target: pd.Series, holdout_fraction: float) -> pd.Series | None:
+    """The target as strata for the holdout split: nulls are a stratum of their own, classes
+    too small to appear on both sides are pooled into one "rare" stratum (into the largest
+    class when the pool itself is too small); None (a plain random split, with a warning) when
+    even that cannot be split."""
+    labels = target.astype(object).where(target.notna(), "<null>").astype(str)
+    counts = labels.value_counts()
+    need = max(2, int(np.ceil(1 / min(holdout_fraction, 1 - holdout_fraction))))
+    small = counts.index[counts < need]
+    if len(small):  # pooled; a pool too small to split joins the largest class
+        pool = "<rare>" if counts[small].sum() >= need else counts.index[0]
+        labels = labels.where(~labels.isin(small), pool)
+        counts = labels.value_counts()
+    holdout = int(np.ceil(len(labels) * holdout_fraction))
+    if counts.min() < 2 or len(counts) > holdout or len(counts) > len(labels) - holdout:
+        print(f"warning: target {target.name!r} cannot stratify the holdout split (classes: "
+              f"{len(counts)}, smallest {int(counts.min())} rows); splitting at random",
+              flush=True)
+        return None
+    return labels
 
 
 def train(cfg: PipelineConfig, paths: dict[str, str], run_name: str, ray: Any | None
@@ -127,12 +158,29 @@ def train(cfg: PipelineConfig, paths: dict[str, str], run_name: str, ray: Any | 
 def register(cfg: PipelineConfig, model_dir: str, scores: dict[str, Any]) -> dict[str, Any]:
     """The evaluated model as the next version of `name` in the store, with its training
     record and evaluation scores."""
+    digest = model_digest(model_dir)
+    store = ModelStore(cfg.store_root)
+    done = _registered(store, cfg.name, digest)
+    if done is not None:  # a rerun after a crash between saving and the stage marker
+        return {"name": cfg.name, "version": done, "path": store.resolve(cfg.name, done)}
     model = load_synthesizer(model_dir)
     extra = {"training.json": read_bytes(join(model_dir, "training.json")),
-             "evaluation.json": json_bytes(scores)}
-    version, path = ModelStore(cfg.store_root).next_version_path(cfg.name)
-    model.save(path, extra=extra)
+             "evaluation.json": json_bytes(scores),
+             SOURCE_FILE: json_bytes({"model": model_dir, "model_digest": digest})}
+    version, path = store.add_version(cfg.name, lambda p: model.save(p, extra=extra))
     return {"name": cfg.name, "version": version, "path": path}
+
+
+def _registered(store: ModelStore, name: str, digest: str) -> int | None:
+    """The version of `name` already registered from a model with this digest, if any."""
+    for version in reversed(store.versions(name)):
+        try:
+            source = json.loads(read_bytes(join(store.resolve(name, version), SOURCE_FILE)))
+        except (FileNotFoundError, ValueError):
+            continue
+        if source.get("model_digest") == digest:
+            return version
+    return None
 
 
 def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: str | None,
@@ -161,16 +209,18 @@ def sample(cfg: PipelineConfig, model_path: str, ray: Any | None) -> dict[str, A
                       output=join(cfg.output, "synthetic"), rows_per_file=cfg.rows_per_file,
                       concurrency=cfg.concurrency)
     out = sample_to_prefix(sc, None)
-    return {"synthetic": sc.output, "rows": out["rows"],
-            "check": join(sc.output, "_manifest.json")}
+    manifest = join(sc.output, "_manifest.json")
+    parts = [join(sc.output, f["name"]) for f in json.loads(read_bytes(manifest))["files"]]
+    return {"synthetic": sc.output, "rows": out["rows"], "check": manifest, "parts": parts}
 
 
 def deploy(cfg: PipelineConfig) -> dict[str, Any]:
     """Ray Serve app over the store at http://host:port; returns once the model answers."""
     from serving import launch  # Ray Serve and FastAPI load only when deploying
 
-    launch.deploy({"store": cfg.store_root}, cfg.host, cfg.port)
-    info = launch.wait_for_model(cfg.host, cfg.port, cfg.name)
+    settings = {"store": cfg.store_root, **cfg.serve}
+    launch.deploy(settings, cfg.host, cfg.port)
+    info = launch.wait_for_model(cfg.host, cfg.port, cfg.name, launch.client_key(settings))
     url = f"{launch.local_url(cfg.host, cfg.port)}/v1/models/{cfg.name}"
     return {"endpoint": f"http://{cfg.host}:{cfg.port}", "served_versions": info["versions"],
             "try": f"curl -s -X POST {url}/generate -H 'content-type: application/json' "
@@ -203,7 +253,8 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
     synthetic = stages.run(
         "sample", {"rows": cfg.rows, "seed": cfg.seed, "rows_per_file": cfg.rows_per_file,
                    "ray": ray is not None},
-        lambda h: sample(cfg, model["path"], ray), lambda out: [out["check"]])
+        lambda h: sample(cfg, model["path"], ray),
+        lambda out: [out["check"], *out.get("parts", [])])  # a deleted part reruns it
     result = {**{k: model[k] for k in ("name", "version", "path")},
               **scores, **{k: synthetic[k] for k in ("synthetic", "rows")},
               "ran": ",".join(stages.ran) or "nothing (all stages done before)"}

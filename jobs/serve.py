@@ -1,8 +1,12 @@
 """`synth serve` / `python -m jobs.serve`: the Serve app on a local Ray (or the cluster named by
 --address / RAY_ADDRESS), the same as `serve run serving.app:build_app key=value ...`.
 
-    synth serve --store runs/demo/models                    # http://127.0.0.1:8000
-    synth serve --store s3://bucket/models --port 8080 max_num_samples=50000 pins.adult=3"""
+    synth serve --store runs/demo/models auth=none          # open (explicitly), 127.0.0.1:8000
+    synth serve --store runs/demo/models api_key_file=~/.raysynth-key   # X-API-Key required
+    synth serve --store s3://bucket/models --port 8080 max_num_samples=50000 pins.adult=3
+
+Without a key (api_key_file, RAYSYNTH_API_KEY_FILE or RAYSYNTH_API_KEY) and without auth=none
+it refuses to start: auth fails closed (README, "Security")."""
 
 from __future__ import annotations
 

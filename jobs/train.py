@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ from jobs.ray_train.trainer import TrainerSpec
 from synth.api import create_synthesizer, synthesizer_class
 from synth.config import require
 from synth.data.images import load_images
-from synth.data.io import read_table
+from synth.data.io import exists, fingerprint, join, read_table
 from synth.errors import ConfigError
 from synth.metrics.evaluate import evaluate
 from synth.models.protocol import SynthModel
@@ -89,11 +89,38 @@ class TrainConfig:
         require(self.validation_rows >= 100, "validation_rows must be >= 100")
 
 
+NOT_TRAINING = ("output", "store", "name", "run_name", "max_failures")  # where, not what
+
+
+def run_name(cfg: TrainConfig) -> str:
+    """`run_name`, else the model name and a hash of everything that shapes the training
+    (the config but where the model goes, and the data's content fingerprint): a resubmitted
+    job with the same config finds its run and resumes from the last checkpoint."""
+    if cfg.run_name:
+        return cfg.run_name
+    doc = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_TRAINING}
+    doc["data_fingerprint"] = fingerprint(cfg.data)
+    digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
+    return f"{cfg.model}-{digest.hexdigest()[:12]}"
+
+
+def announce_run(spec: TrainerSpec) -> None:
+    """Say whether this run starts fresh or resumes one found in the storage."""
+    where = join(spec.storage, spec.run_name)
+    if exists(where):
+        print(f"[raysynth] resuming run {spec.run_name} from its last checkpoint in {where} "
+              "(the same config ran before; set run_name=... for a fresh run)", flush=True)
+    else:
+        print(f"[raysynth] run {spec.run_name} (checkpoints in {where})", flush=True)
+
+
 def trainer_spec(cfg: TrainConfig) -> TrainerSpec:
-    return TrainerSpec(run_name=cfg.run_name or f"{cfg.model}-{int(time.time())}",
+    spec = TrainerSpec(run_name=run_name(cfg),
                        storage=cfg.storage, num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
                        resources_per_worker=dict(cfg.resources_per_worker)
                        or {"CPU": cfg.num_cpus}, max_failures=cfg.max_failures)
+    announce_run(spec)
+    return spec
 
 
 def register(cfg: TrainConfig, model: SynthModel, record: dict[str, Any]) -> dict[str, Any]:
@@ -103,8 +130,8 @@ def register(cfg: TrainConfig, model: SynthModel, record: dict[str, Any]) -> dic
     if cfg.output:
         out["output"] = model.save(cfg.output, extra=extra)
     if cfg.name:
-        version, path = ModelStore(cfg.store).next_version_path(cfg.name)
-        model.save(path, extra=extra)
+        version, path = ModelStore(cfg.store).add_version(
+            cfg.name, lambda p: model.save(p, extra=extra))
         out.update(name=cfg.name, version=version, path=path)
     return out
 

@@ -191,8 +191,9 @@ def _register(cfg: TuneJobConfig, best: Any) -> dict[str, Any]:
         model = load_synthesizer(_train_run_model(cfg, best.metrics["trial_id"]))
     record = {"engine": "ray.tune", "config": dataclasses.asdict(cfg), "trial": best.config,
               "scores": {k: v for k, v in best.metrics.items() if isinstance(v, int | float)}}
-    version, path = ModelStore(cfg.store).next_version_path(cfg.name)
-    model.save(path, extra={"training.json": json_bytes(record)})
+    extra = {"training.json": json_bytes(record)}
+    version, path = ModelStore(cfg.store).add_version(cfg.name,
+                                                      lambda p: model.save(p, extra=extra))
     return {"name": cfg.name, "version": version, "path": path}
 
 

@@ -1,7 +1,9 @@
 """What the app serves: the models of one store, looked up by name (never by a path from a
-request), with a short-lived cache of the listing so a newly registered version is picked up
-within `refresh_s` seconds, and descriptions (columns, types, condition values) cached per
-immutable (name, version)."""
+request), with a short-lived cache of the listing (one store listing per `refresh_s`, so a newly
+registered version is picked up within that), and descriptions (columns, types, condition
+values) read from a version's metadata files only (config, transformer or labels: no weights,
+no model loaded), cached per immutable (name, version). Every method here blocks on the store:
+the app calls them off its event loop."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from serving.images import attribute_type
 from synth.api import load_synthesizer
 from synth.data.arrow import column_type
 from synth.data.codecs import CategoricalCodec, NumericCodec
+from synth.data.transformer import DataTransformer
 from synth.errors import ModelLoadError
-from synth.store import ModelStore, check_name, load_json, read_model_dir
+from synth.models.images.labels import LabelCodec
+from synth.store import ModelStore, check_name, load_json, load_npz, read_model_dir
 
 Loader = Callable[[str, int], Any]  # (name, version) -> fitted model
 MAX_VALUES = 200
@@ -48,7 +52,7 @@ class Catalog:
         """{name: complete versions}, re-read at most every `refresh_s` seconds."""
         now = time.monotonic()
         if self._listing is None or now - self._listing[0] > self.refresh_s:
-            self._listing = (now, {n: self.store.versions(n) for n in self.store.names()})
+            self._listing = (now, self.store.complete_versions())
         return self._listing[1]
 
     def resolve(self, name: str, version: int | None) -> int:
@@ -76,20 +80,61 @@ class Catalog:
         return self._kinds[key]
 
     def describe(self, name: str, version: int) -> dict[str, Any]:
+        """The version's description from its metadata files (ModelLoadError when broken)."""
         key = (name, version)
         if key not in self._described:
-            model = self.loader(name, version)
-            self._described[key] = describe_model(model, name, version)
+            self._described[key] = describe_files(self.store.resolve(name, version), name,
+                                                  version)
             while len(self._described) > self._cache:
                 self._described.popitem(last=False)
         self._described.move_to_end(key)
         return {**self._described[key], "versions": self.listing().get(name, [version])}
 
+    def describe_all(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(descriptions of the served version of every model, broken entries): a bad pin or
+        a corrupt version is reported for its model only."""
+        infos, broken = [], []
+        for name in sorted(self.listing()):
+            version = self.pins.get(name)
+            try:
+                version = self.resolve(name, None)
+                infos.append(self.describe(name, version))
+            except (NotFound, ModelLoadError) as exc:
+                broken.append({"name": name, "version": version, "detail": str(exc)})
+        return infos, broken
+
+
+def describe_files(path: str, name: str, version: int) -> dict[str, Any]:
+    """describe_model from a model directory's metadata files (no weights read)."""
+    doc = load_json(read_model_dir(path, ["config.json"])["config.json"], f"{path}/config.json")
+    family = doc.get("synthesizer", "?")
+    try:
+        if doc.get("kind") == "image":
+            labels = load_json(read_model_dir(path, ["labels.json"])["labels.json"],
+                               f"{path}/labels.json")
+            return _describe_images(LabelCodec.from_json(labels).values, family, name, version,
+                                    int(doc["params"]["image_size"]), int(labels["channels"]))
+        files = read_model_dir(path, ["transformer.json", "transformer.npz"])
+        tr = DataTransformer.from_state(
+            load_json(files["transformer.json"], f"{path}/transformer.json"),
+            load_npz(files["transformer.npz"], f"{path}/transformer.npz"))
+    except ModelLoadError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelLoadError(f"{path!r}: inconsistent metadata ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from None
+    return _describe_table(tr, family, name, version)
+
 
 def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
+    """A loaded model's description (the same as describe_files gives for its directory)."""
     if model.kind == "image":
-        return _describe_images(model, name, version)
-    tr = model.transformer
+        return _describe_images(model.labels.values, model.name, name, version,
+                                model.config.image_size, model.channels)
+    return _describe_table(model.transformer, model.name, name, version)
+
+
+def _describe_table(tr: Any, family: str, name: str, version: int) -> dict[str, Any]:
     columns = []
     for col, codec in tr.codecs.items():
         info: dict[str, Any] = {"name": col, "type": str(column_type(codec)),
@@ -100,7 +145,7 @@ def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
         elif isinstance(codec, NumericCodec) and codec.meta.kind == "numerical":
             info["min"], info["max"] = codec.state["min"], codec.state["max"]
         columns.append(info)
-    return {"name": name, "version": version, "kind": model.name, "columns": columns}
+    return {"name": name, "version": version, "kind": family, "columns": columns}
 
 
 def _plain(value: Any) -> Any:
@@ -109,9 +154,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _describe_images(model: Any, name: str, version: int) -> dict[str, Any]:
-    columns = [{"name": a, "type": attribute_type(values), "kind": "categorical",
-                "conditionable": True, "values": [_plain(v) for v in values[:MAX_VALUES]]}
-               for a, values in model.labels.values.items()]
-    return {"name": name, "version": version, "kind": model.name, "columns": columns,
-            "image": {"size": model.config.image_size, "channels": model.channels}}
+def _describe_images(values: dict[str, list[Any]], family: str, name: str, version: int,
+                     size: int, channels: int) -> dict[str, Any]:
+    columns = [{"name": a, "type": attribute_type(vals), "kind": "categorical",
+                "conditionable": True, "values": [_plain(v) for v in vals[:MAX_VALUES]]}
+               for a, vals in values.items()]
+    return {"name": name, "version": version, "kind": family, "columns": columns,
+            "image": {"size": size, "channels": channels}}

@@ -1,12 +1,17 @@
 """Response bodies from generated chunks: each chunk encodes on its own, so a large response is
 streamed chunk by chunk and never built whole (parquet, which needs its footer, is the one
-format built whole, bounded by max_num_samples)."""
+format built whole, bounded by max_num_samples).
+
+A streamed body has sent its 200 before the last row exists. When generation fails after
+that (`trailer=True`), the body ends in a way a client detects instead of looking complete:
+jsonl a last line {"error": {"status", "detail"}}; csv a last line "#error,STATUS,detail";
+json closes its rows and adds an "error" member, so the document stays valid JSON."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -22,22 +27,68 @@ def _records(df: pd.DataFrame) -> str:
     return df.to_json(orient="records", date_format="iso", double_precision=15)[1:-1]
 
 
-def csv_chunks(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
-    for i, df in enumerate(chunks):
+class StreamFailed:
+    """The end of a stream whose generation failed: the HTTP status it would have had."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        self.status, self.detail = status, detail
+
+    def doc(self) -> dict[str, Any]:
+        return {"status": self.status, "detail": self.detail}
+
+
+Failure = Callable[[Exception], StreamFailed | None]  # an error -> its trailer (None: raise)
+
+
+def guarded(chunks: Iterable[pd.DataFrame], failure: Failure | None
+            ) -> Iterator[pd.DataFrame | StreamFailed]:
+    """The chunks, and at the end a StreamFailed when producing them raised an error that
+    `failure` maps to one (without `failure`, errors propagate)."""
+    it = iter(chunks)
+    while True:
+        try:
+            df = next(it)
+        except StopIteration:
+            return
+        except Exception as exc:
+            end = failure(exc) if failure is not None else None
+            if end is None:
+                raise
+            yield end
+            return
+        yield df
+
+
+def csv_chunks(chunks: Iterable[pd.DataFrame], failure: Failure | None = None
+               ) -> Iterator[bytes]:
+    for i, df in enumerate(guarded(chunks, failure)):
+        if isinstance(df, StreamFailed):
+            yield f"#error,{df.status},{json.dumps(df.detail)}\n".encode()
+            return
         yield df.to_csv(index=False, header=i == 0).encode()
 
 
-def jsonl_chunks(chunks: Iterable[pd.DataFrame]) -> Iterator[bytes]:
-    for df in chunks:
+def jsonl_chunks(chunks: Iterable[pd.DataFrame], failure: Failure | None = None
+                 ) -> Iterator[bytes]:
+    for df in guarded(chunks, failure):
+        if isinstance(df, StreamFailed):
+            yield (json.dumps({"error": df.doc()}) + "\n").encode()
+            return
         if not df.empty:
             yield (df.to_json(orient="records", lines=True, date_format="iso",
                               double_precision=15).rstrip("\n") + "\n").encode()
 
 
-def json_chunks(chunks: Iterable[pd.DataFrame], head: dict[str, Any]) -> Iterator[bytes]:
+def json_chunks(chunks: Iterable[pd.DataFrame], head: dict[str, Any],
+                failure: Failure | None = None) -> Iterator[bytes]:
     """One JSON document ({...head, "columns": [...], "rows": [...]}) written piecewise."""
     started = wrote = False
-    for df in chunks:
+    for df in guarded(chunks, failure):
+        if isinstance(df, StreamFailed):
+            if not started:
+                yield _json_head(head, [])
+            yield f"], {json.dumps('error')}: {json.dumps(df.doc())}}}".encode()
+            return
         if not started:
             yield _json_head(head, list(df.columns))
             started = True
@@ -61,12 +112,12 @@ def parquet_body(df: pd.DataFrame, transformer: Any) -> bytes:
 
 
 def encode(fmt: str, chunks: Iterable[pd.DataFrame], head: dict[str, Any],
-           transformer: Any) -> Iterator[bytes]:
-    """The body of `fmt` as byte chunks."""
+           transformer: Any, failure: Failure | None = None) -> Iterator[bytes]:
+    """The body of `fmt` as byte chunks; `failure` turns an error into the stream's trailer."""
     if fmt == "csv":
-        return csv_chunks(chunks)
+        return csv_chunks(chunks, failure)
     if fmt == "jsonl":
-        return jsonl_chunks(chunks)
+        return jsonl_chunks(chunks, failure)
     if fmt == "json":
-        return json_chunks(chunks, head)
+        return json_chunks(chunks, head, failure)
     return iter([parquet_body(pd.concat(list(chunks), ignore_index=True), transformer)])

@@ -3,16 +3,19 @@ and the chunked generation the model deployment runs (so it is testable in a pla
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from serving.encode import encode
+from serving.encode import StreamFailed, encode
 from serving.images import image_body, image_conditions
 from serving.requests import Invalid, per_row_table
 from serving.schemas import GenerateRequest
-from synth.errors import ConditionError, SynthError
+from synth.errors import BudgetExceeded, ConditionError, SynthError
+
+T = TypeVar("T")
 
 
 def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | None:
@@ -32,13 +35,46 @@ def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | 
 
 def body_chunks(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: int,
                 head: dict[str, Any]) -> Iterator[bytes]:
-    """The response body of `req` in byte chunks; a model error becomes Invalid."""
+    """The whole response body of `req` in byte chunks; a model error becomes Invalid (a spent
+    time budget stays BudgetExceeded)."""
     if model.kind == "image":
-        yield image_body(model, req, conditions, head)
+        yield _checked(lambda: image_body(model, req, conditions, head))
         return
     rows = model.iter_sample(req.num_samples, conditions=conditions, seed=req.seed,
                              chunk_rows=chunk_rows)
     try:
         yield from encode(req.output_format, rows, head, model.transformer)
+    except BudgetExceeded:
+        raise
+    except SynthError as exc:
+        raise Invalid("conditions", str(exc)) from None
+
+
+def open_stream(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: int,
+                head: dict[str, Any]) -> Iterator[bytes]:
+    """A streamed body (tables): its first chunk of rows is generated here, before any header
+    is sent, so a condition the model cannot meet is a 422 (a spent budget a 408), not a
+    truncated 200; a failure after that ends the body with the format's error trailer."""
+    rows = model.iter_sample(req.num_samples, conditions=conditions, seed=req.seed,
+                             chunk_rows=chunk_rows)
+    first = _checked(lambda: next(rows, None))
+    chunks = itertools.chain([] if first is None else [first], rows)
+    return encode(req.output_format, chunks, head, model.transformer, failure=stream_failure)
+
+
+def stream_failure(exc: Exception) -> StreamFailed | None:
+    """The trailer of a stream that failed after its 200 (None: not a request's fault)."""
+    if isinstance(exc, BudgetExceeded):
+        return StreamFailed(408, str(exc))
+    if isinstance(exc, SynthError):
+        return StreamFailed(422, str(exc))
+    return None
+
+
+def _checked(make: Callable[[], T]) -> T:
+    try:
+        return make()
+    except BudgetExceeded:
+        raise
     except SynthError as exc:
         raise Invalid("conditions", str(exc)) from None

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
 from serving.app import build_app
+from serving.auth import KeyRing
+from serving.settings import load_settings
 
 APP_NAME = "raysynth"
 
@@ -29,18 +32,32 @@ def local_url(host: str, port: int) -> str:
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 
 
-def wait_for_model(host: str, port: int, name: str, timeout_s: float = 120) -> dict[str, Any]:
-    """GET /v1/models/{name} until it answers (the model is loadable); its description."""
+def client_key(settings: dict[str, Any]) -> str | None:
+    """The API key a local client sends to the app deployed with `settings` (None: auth off)."""
+    ring = KeyRing(load_settings(settings))
+    return None if ring.open else ring.first()
+
+
+def wait_for_model(host: str, port: int, name: str, key: str | None = None,
+                   timeout_s: float = 120) -> dict[str, Any]:
+    """GET /v1/models/{name} (with the API key) until it answers; its description. A 401 or
+    404 is final: raised at once, not polled for `timeout_s`."""
     url = f"{local_url(host, port)}/v1/models/{name}"
+    request = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})
     deadline = time.time() + timeout_s
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=10) as r:
+            with urllib.request.urlopen(request, timeout=10) as r:
                 return json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403, 404):
+                raise RuntimeError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from None
+            if time.time() > deadline:
+                raise
         except OSError:
             if time.time() > deadline:
                 raise
-            time.sleep(1)
+        time.sleep(1)
 
 
 def serve_until_interrupted() -> None:

@@ -38,3 +38,15 @@ def per_row_table(req: GenerateRequest) -> dict | pd.DataFrame | None:
         raise Invalid("conditions", f"a list of conditions needs one entry per sample: got "
                       f"{len(conditions)} for num_samples {req.num_samples}")
     return pd.DataFrame(conditions) if any(conditions) else None
+
+
+def check_groups(req: GenerateRequest, limit: int) -> None:
+    """Per-row conditions cost work per distinct group: refuse more groups than `limit`."""
+    rows = req.conditions if isinstance(req.conditions, list) else None
+    if not rows:
+        return
+    groups = {tuple(sorted(row.items(), key=lambda kv: kv[0])) for row in rows}
+    if len(groups) > limit:
+        raise Invalid("conditions", f"{len(groups)} distinct per-row conditions; this server "
+                      f"takes at most {limit} (max_condition_groups) per request: split the "
+                      "request, or use the batch sample job")

@@ -69,8 +69,16 @@ class ModelInfo(BaseModel):
     image: ImageInfo | None = Field(None, description="image models: size and channels")
 
 
+class BrokenModel(BaseModel):
+    name: str
+    version: int | None = Field(None, description="the version that failed, when known")
+    detail: str = Field(description="why it cannot be served (a bad pin, a corrupt version)")
+
+
 class ModelList(BaseModel):
     models: list[ModelInfo]
+    broken: list[BrokenModel] = Field(default_factory=list, description="models that cannot "
+                                      "be served as configured, each with the reason")
 
 
 class ImageItem(BaseModel):

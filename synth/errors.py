@@ -37,3 +37,8 @@ class RegistryError(SynthError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class BudgetExceeded(SynthError, TimeoutError):
+    """Work ran past the time budget it was given, or its caller cancelled it
+    (synth.budget)."""

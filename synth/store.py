@@ -11,6 +11,11 @@ import io
 import json
 import os
 import re
+import shutil
+import uuid
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +25,8 @@ from synth.data import io as sio
 from synth.errors import ModelLoadError
 
 COMPLETE = "_COMPLETE"
+CLAIM = "_CLAIM"  # S3: the object whose conditional create claims a version number
+MAX_CLAIMS = 1000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -51,7 +58,7 @@ def load_npz(raw: bytes, what: str) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise ModelLoadError(f"{what} is not a valid NPZ file ({exc}); the model directory is "
                              "corrupt") from None
 
@@ -66,10 +73,27 @@ def load_torch(raw: bytes, what: str) -> dict[str, Any]:
 
 
 def write_model_dir(path: str, files: dict[str, bytes]) -> None:
-    """Write every file, then the completion marker."""
+    """Write every file, then the completion marker. An old marker goes first: a directory
+    being rewritten in place is never complete with a mix of old and new files."""
+    sio.delete(sio.join(path, COMPLETE))
     for name, data in files.items():
         sio.write_bytes(sio.join(path, name), data)
     sio.write_bytes(sio.join(path, COMPLETE), b"")
+
+
+def model_digest(path: str) -> str:
+    """A digest of a model directory's content (every file but the markers, names and
+    bytes): it changes when the model is retrained or rewritten into the same directory."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for rel in sio.list_tree(path):
+        if rel.rsplit("/", 1)[-1] in (COMPLETE, CLAIM):
+            continue
+        data = sio.read_bytes(sio.join(path, rel))
+        h.update(f"{rel}|{len(data)}\n".encode())
+        h.update(data)
+    return h.hexdigest()[:24]
 
 
 def read_model_dir(path: str, names: list[str]) -> dict[str, bytes]:
@@ -103,13 +127,57 @@ class ModelStore:
         return sorted(v for v in found if sio.exists(sio.join(base, str(v), COMPLETE)))
 
     def names(self) -> list[str]:
-        return [n for n in sio.list_dir(self.root) if _NAME.match(n) and self.versions(n)]
+        return sorted(self.complete_versions())
 
-    def next_version_path(self, name: str) -> tuple[int, str]:
+    def complete_versions(self) -> dict[str, list[int]]:
+        """{name: complete versions} for the whole store from one recursive listing (on S3:
+        one paginated LIST, not a HEAD per version)."""
+        found: dict[str, list[int]] = {}
+        for rel in sio.list_tree(self.root):
+            parts = rel.split("/")
+            if len(parts) == 3 and parts[2] == COMPLETE and parts[1].isdigit() \
+                    and _NAME.match(parts[0]) and ".." not in parts[0]:
+                found.setdefault(parts[0], []).append(int(parts[1]))
+        return {n: sorted(v) for n, v in sorted(found.items())}
+
+    def add_version(self, name: str, write: Callable[[str], Any]) -> tuple[int, str]:
+        """Register a new version atomically: `write(path)` fills a model directory (e.g.
+        `model.save`) and the version number is claimed with a create-if-absent, so concurrent
+        registrations never share a number or interleave files. Local: the directory is
+        written under a staging name, the number claimed with mkdir and the directory moved
+        in with one rename. S3: the number is claimed with a conditional PUT (If-None-Match: *)
+        of `<version>/_CLAIM`, then written; it is listed once its _COMPLETE exists (a failed
+        write leaves an incomplete number that nothing lists or reuses)."""
         base = sio.join(self.root, check_name(name))
-        taken = [int(v) for v in sio.list_dir(base) if v.isdigit()]
-        version = max(taken, default=0) + 1
-        return version, sio.join(base, str(version))
+        if sio.is_s3(base):
+            for _ in range(MAX_CLAIMS):
+                version = self._next_number(base)
+                path = sio.join(base, str(version))
+                if sio.create_exclusive(sio.join(path, CLAIM)):
+                    write(path)
+                    return version, path
+            raise ModelLoadError(f"could not claim a version of {name!r} in {MAX_CLAIMS} tries")
+        local = Path(sio.filesystem(base)[1])
+        local.mkdir(parents=True, exist_ok=True)
+        staging = local / f".staging-{uuid.uuid4().hex}"
+        try:
+            write(str(staging))
+            for _ in range(MAX_CLAIMS):
+                version = self._next_number(base)
+                try:
+                    (local / str(version)).mkdir()
+                except FileExistsError:
+                    continue  # taken by a concurrent registration: the next one
+                os.replace(staging, local / str(version))  # onto our own empty claim
+                return version, sio.join(base, str(version))
+            raise ModelLoadError(f"could not claim a version of {name!r} in {MAX_CLAIMS} tries")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @staticmethod
+    def _next_number(base: str) -> int:
+        """One past every number in use, complete or not (a claim is never reused)."""
+        return max((int(v) for v in sio.list_dir(base) if v.isdigit()), default=0) + 1
 
     def resolve(self, name: str, version: int | None = None) -> str:
         versions = self.versions(name)

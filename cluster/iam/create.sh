@@ -5,6 +5,10 @@
 # Usage (with an AWS admin profile; run once per account):
 #   bash cluster/iam/create.sh my-raysynth-bucket
 # Nothing secret is written anywhere: nodes get temporary credentials from their profile.
+# head-policy.json pins cluster.yaml's region (us-east-1), instance types and cluster tag:
+# the head may launch only those, tag only at launch (or retag its own nodes, never their
+# cluster tag) and stop only instances tagged ray-cluster-name=raysynth. Change cluster.yaml
+# and the policy together (tests/unit/test_cluster.py checks they agree).
 set -euo pipefail
 
 bucket="${1:?usage: create.sh BUCKET (data, models and runs live there)}"

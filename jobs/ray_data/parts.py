@@ -4,9 +4,11 @@ synth.models.seeding), so any worker writes the same bytes for it, the parts tog
 rows one `sample` call gives, and a rerun only writes what is missing.
 
 Layout of the output prefix:
-- `_run.json` first: model, seed, rows, rows_per_file, conditions, format, device and the
-  sampler version; a rerun with other arguments is refused (unless `overwrite`), and so is one
-  by a sampler whose seeding rule differs (its rows would not continue these);
+- `_run.json` first: model (its path and a digest of its files), seed, rows, rows_per_file,
+  conditions, format, device and the sampler version; a rerun with other arguments is refused
+  (unless `overwrite`), and so is one by a sampler whose seeding rule differs (its rows would
+  not continue these) or one whose model changed at the same path (retrained into the same
+  directory: its rows would mix two models in one data set);
 - `part-000000.parquet` (or `.csv`) ...: written whole (files.py), skipped on a rerun when it
   holds the expected row count (Parquet footer; CSV counted);
 - `_manifest.json` last: files, row counts and the Arrow schema, so a reader knows the set is
@@ -31,6 +33,7 @@ from synth.data.io import exists, filesystem, join, list_dir, read_bytes, write_
 from synth.errors import ConfigError, DataError
 from synth.models.protocol import SynthModel
 from synth.models.seeding import SAMPLER_VERSION
+from synth.store import model_digest
 
 RUN_FILE, MANIFEST_FILE = "_run.json", "_manifest.json"
 
@@ -99,6 +102,10 @@ def _refusal(output: str, before: dict[str, Any], run: dict[str, Any]) -> str:
         return (f"{output} was written by sampler version {old} and this is version "
                 f"{run['sampler']}: the same seed gives other rows now, so its parts cannot be "
                 "completed; choose another --output, or pass --overwrite to replace them all")
+    if before.get("model") == run["model"] and before.get("model_digest") != run["model_digest"]:
+        return (f"{output} was written by another model at {run['model']} (its files changed "
+                "since: retrained or rewritten in place), so its parts cannot be completed with "
+                "this one; choose another --output, or pass --overwrite to replace them all")
     changed = sorted(k for k in run if before.get(k) != run[k])
     return (f"{output} holds another run (different {', '.join(changed)}); choose another "
             "--output, or pass --overwrite to replace it")
@@ -158,9 +165,9 @@ def sample_to_prefix(cfg: Any, conditions: Any) -> dict[str, Any]:
     check_plan(model, plan, cfg.seed)
     schema = _schema(model)
     device = "cuda" if cfg.use_gpu else "cpu"
-    run = {"model": path, "seed": cfg.seed, "rows": plan.rows, "rows_per_file": cfg.rows_per_file,
-           "conditions": plan.run, "format": cfg.format, "device": device,
-           "sampler": SAMPLER_VERSION}
+    run = {"model": path, "model_digest": model_digest(path), "seed": cfg.seed,
+           "rows": plan.rows, "rows_per_file": cfg.rows_per_file, "conditions": plan.run,
+           "format": cfg.format, "device": device, "sampler": SAMPLER_VERSION}
     _prepare_output(cfg.output, run, cfg.overwrite)
     missing = [p for p in plan.parts
                if file_rows(join(cfg.output, part_name(p.index, cfg.format)), schema) != p.rows]

@@ -109,6 +109,7 @@ class TrainHooks(LoopHooks):
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / STATE_FILE, weights_only=True)
         session.load_state_dict(state["session"])
+        session.loop_state.update(state.get("loop", {}))  # early stopping's best weights
         if len(state["rng"]) == self.world:
             session.set_rng_state(state["rng"][self.rank])
         return list(state["history"])
@@ -153,8 +154,8 @@ class TrainHooks(LoopHooks):
         rngs = self.coll.gather(session.rng_state())
         if self.rank != 0:
             return None
-        torch.save({"session": session.state_dict(), "rng": rngs, "history": history},
-                   Path(folder) / STATE_FILE)
+        torch.save({"session": session.state_dict(), "rng": rngs, "history": history,
+                    "loop": session.loop_state}, Path(folder) / STATE_FILE)
         grid = session.grid()
         if grid is not None:  # image models: fixed-noise samples beside each checkpoint
             (Path(folder) / f"grid-epoch-{session.epoch:04d}.png").write_bytes(encode_png(grid))

@@ -4,9 +4,11 @@ S3-compatible server (AWS_ENDPOINT_URL=http://127.0.0.1:PORT) works unchanged.""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -23,15 +25,30 @@ def is_s3(uri: str) -> bool:
     return str(uri).startswith("s3://")
 
 
+def _region() -> str:
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+
+
+def _endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _s3_client() -> Any:
+    """A boto3 S3 client for what pyarrow's filesystem cannot do (conditional puts, ETags),
+    on the same endpoint, region and credential chain."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=_endpoint(), region_name=_region())
+
+
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     """(filesystem, path inside it) for a local path or an s3://bucket/key URI."""
     uri = str(uri)
     if not is_s3(uri):
         return pafs.LocalFileSystem(), str(Path(uri).expanduser().absolute())
     parsed = urlparse(uri)
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    kwargs: dict = {"region": os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-                    or "us-east-1"}
+    endpoint = _endpoint()
+    kwargs: dict = {"region": _region()}
     if endpoint:
         ep = urlparse(endpoint)
         kwargs.update(endpoint_override=ep.netloc or ep.path, scheme=ep.scheme or "https")
@@ -48,30 +65,57 @@ def exists(uri: str) -> bool:
 
 
 def fingerprint(uri: str) -> str:
-    """A digest of a file's or a folder's/prefix's (recursive) names, sizes and modification
-    times: it changes when the data changes, without reading the data."""
+    """A digest of a file's or a folder's/prefix's (recursive) contents: local files are
+    hashed (streamed), S3 objects contribute their ETag (a content hash S3 keeps) and size,
+    so an edit that keeps the size and the modification time is still seen."""
     import hashlib
 
     fs, path = filesystem(uri)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise FileNotFoundError(f"{uri}: no such file or prefix")
-    infos = [info] if info.type == pafs.FileType.File else sorted(
-        fs.get_file_info(pafs.FileSelector(path, recursive=True)), key=lambda i: i.path)
     h = hashlib.sha256()
+    if is_s3(uri):
+        for key, etag, size in _s3_objects(uri):
+            h.update(f"{key}|{etag}|{size}\n".encode())
+        return h.hexdigest()[:16]
+    infos = [info] if info.type == pafs.FileType.File else sorted(
+        (i for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+         if i.type == pafs.FileType.File), key=lambda i: i.path)
     for i in infos:
-        stamp = i.mtime.timestamp() if i.mtime is not None else ""
-        h.update(f"{i.path[len(path):]}|{i.size}|{stamp}\n".encode())
+        h.update(f"{i.path[len(path):]}|{i.size}\n".encode())
+        with open(i.path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                h.update(chunk)
     return h.hexdigest()[:16]
 
 
+def _s3_objects(uri: str) -> list[tuple[str, str, int]]:
+    """(key relative to uri, ETag, size) of the object or every object under the prefix."""
+    parsed = urlparse(uri)
+    bucket, key = parsed.netloc, parsed.path.lstrip("/")
+    client = _s3_client()
+    out = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+        for obj in page.get("Contents", []):
+            name = obj["Key"]
+            if name == key or name.startswith(key.rstrip("/") + "/"):
+                out.append((name[len(key):], obj["ETag"], obj["Size"]))
+    return sorted(out)
+
+
 def read_bytes(uri: str) -> bytes:
+    """The file's bytes. FileNotFoundError only when it does not exist: any other OSError
+    (throttling, AccessDenied, a network fault) propagates as itself, so a caller never takes
+    a transient failure for a missing file."""
     fs, path = filesystem(uri)
     try:
         with fs.open_input_stream(path, compression=None) as f:
             return f.read()
-    except (FileNotFoundError, OSError) as exc:
+    except FileNotFoundError as exc:
         raise FileNotFoundError(f"{uri}: no such file ({exc})") from None
+    except IsADirectoryError:
+        raise FileNotFoundError(f"{uri}: a directory, not a file") from None
 
 
 def write_bytes(uri: str, data: bytes) -> None:
@@ -83,11 +127,54 @@ def write_bytes(uri: str, data: bytes) -> None:
         f.write(data)
 
 
+def delete(uri: str) -> None:
+    """Remove one file; nothing when it does not exist."""
+    fs, path = filesystem(uri)
+    with contextlib.suppress(FileNotFoundError):
+        fs.delete_file(path)
+
+
+def create_exclusive(uri: str, data: bytes = b"") -> bool:
+    """Create a file only if it does not exist yet, atomically (local: O_EXCL; S3: a
+    conditional PUT with If-None-Match: *). False when it already existed."""
+    if not is_s3(uri):
+        fs, path = filesystem(uri)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "xb") as f:
+                f.write(data)
+        except FileExistsError:
+            return False
+        return True
+    from botocore.exceptions import ClientError
+
+    parsed = urlparse(uri)
+    try:
+        _s3_client().put_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"), Body=data,
+                          IfNoneMatch="*")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed",
+                                                          "ConditionalRequestConflict"):
+            return False
+        raise
+    return True
+
+
 def list_dir(uri: str) -> list[str]:
     """Names (not paths) directly under a directory/prefix; [] when it does not exist."""
     fs, path = filesystem(uri)
     selector = pafs.FileSelector(path, allow_not_found=True)
     return sorted(info.base_name for info in fs.get_file_info(selector))
+
+
+def list_tree(uri: str) -> list[str]:
+    """Paths of the files under a directory/prefix, relative to it ([] when it does not
+    exist); on S3 one paginated listing."""
+    fs, path = filesystem(uri)
+    selector = pafs.FileSelector(path, allow_not_found=True, recursive=True)
+    base = path.rstrip("/") + "/"
+    return sorted(i.path[len(base):] for i in fs.get_file_info(selector)
+                  if i.type == pafs.FileType.File and i.path.startswith(base))
 
 
 def read_table(uri: str) -> pd.DataFrame:
@@ -101,12 +188,26 @@ def read_table(uri: str) -> pd.DataFrame:
         if info.type == pafs.FileType.Directory or uri.endswith((".parquet", ".pq")):
             return pq.read_table(path, filesystem=fs).to_pandas()
         if uri.endswith((".csv", ".csv.gz", ".tsv", ".txt")):
-            return pd.read_csv(io.BytesIO(read_bytes(uri)),
-                               compression="gzip" if uri.endswith(".gz") else None,
-                               sep="\t" if uri.endswith(".tsv") else ",")
+            raw, sep = read_bytes(uri), "\t" if uri.endswith(".tsv") else ","
+            gz = "gzip" if uri.endswith(".gz") else None
+            _check_header(pd.read_csv(io.BytesIO(raw), compression=gz, sep=sep, header=None,
+                                      nrows=1, dtype=str), uri)
+            return pd.read_csv(io.BytesIO(raw), compression=gz, sep=sep)
     except (pa.ArrowInvalid, pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise DataError(f"cannot read {uri!r}: {exc}") from None
     raise DataError(f"unsupported data file {uri!r}: use one of {', '.join(TABLE_SUFFIXES)}")
+
+
+def _check_header(first: pd.DataFrame, uri: str) -> None:
+    """pandas renames a repeated header silently (a, a.1): refuse it, naming the column."""
+    names = [str(v) for v in first.iloc[0].tolist()] if len(first) else []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{uri!r}: column {name!r} appears more than once in the header; "
+                            "rename the repeats (pandas would silently call them "
+                            f"{name!r}.1, ...)")
+        seen.add(name)
 
 
 def write_table(df: pd.DataFrame, uri: str) -> None:

@@ -15,6 +15,10 @@ KINDS = ("numerical", "categorical", "boolean", "datetime", "id", "text")
 # SDV sdtypes that are not ours: personal data is generated, never copied, so treat it as text.
 _SDV_ALIASES = {"numerical": "numerical", "categorical": "categorical", "boolean": "boolean",
                 "datetime": "datetime", "id": "id", "text": "text"}
+# SDV sdtypes whose values SDV generates (never copies): ours as text. "unknown" too.
+_SDV_GENERATED = ("email", "phone_number", "address", "name", "first_name", "last_name",
+                  "unknown")
+_SDV_PLAIN = ("ordinal",)  # mapped to categorical without a privacy warning
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid|(^|_)key$)", re.IGNORECASE)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d",
                  "%m/%d/%Y", "%d/%m/%Y", "%Y-%m-%d %H:%M", "%d.%m.%Y")
@@ -60,6 +64,8 @@ class Metadata:
         if not isinstance(columns, dict):
             raise MetadataError("metadata 'columns' must map column names to their kinds")
         out = {name: _column_meta(name, entry) for name, entry in columns.items()}
+        _warn_sdv_types({name: entry.get("sdtype") for name, entry in columns.items()
+                         if isinstance(entry, dict) and "kind" not in entry})
         key = spec.get("primary_key")
         if isinstance(key, str) and key in out:
             out[key] = ColumnMeta("id")
@@ -71,17 +77,34 @@ def _column_meta(name: str, entry: Any) -> ColumnMeta:
         return ColumnMeta(_kind_name(name, entry))
     if not isinstance(entry, dict) or not ({"kind", "sdtype"} & set(entry)):
         raise MetadataError(f"column {name!r}: expected {{'kind': ...}} or {{'sdtype': ...}}")
-    kind = _kind_name(name, entry.get("kind") or entry.get("sdtype"))
+    kind = _kind_name(name, entry.get("kind") or entry.get("sdtype"), sdv="kind" not in entry)
     return ColumnMeta(kind, entry.get("datetime_format"))
 
 
-def _kind_name(column: str, kind: Any) -> str:
+def _kind_name(column: str, kind: Any, sdv: bool = False) -> str:
     kind = str(kind).lower()
     if kind in _SDV_ALIASES:
         return _SDV_ALIASES[kind]
-    if kind in ("email", "phone_number", "address", "name", "first_name", "last_name"):
+    if kind in _SDV_GENERATED:
         return "text"
+    if sdv and re.fullmatch(r"[a-z][a-z0-9_]*", kind):
+        return "categorical"  # SDV's other sdtypes (ordinal, administrative_unit, PII types)
     raise MetadataError(f"column {column!r}: unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+
+
+def _warn_sdv_types(sdtypes: dict[str, Any]) -> None:
+    """One warning naming the SDV columns learned as categories whose sdtype SDV would
+    anonymise (their real values can come back in the synthetic data)."""
+    import warnings
+
+    learned = sorted(c for c, t in sdtypes.items() if t is not None
+                     and str(t).lower() not in (*_SDV_ALIASES, *_SDV_GENERATED, *_SDV_PLAIN))
+    if learned:
+        warnings.warn(
+            f"SDV sdtypes of columns {', '.join(learned)} are learned as categorical: their "
+            "real values are reproduced like any category, where SDV would generate fresh "
+            "ones. Declare them kind 'text' (generated) or 'id' if they are personal data",
+            UserWarning, stacklevel=3)
 
 
 def detect_metadata(df: pd.DataFrame, overrides: dict[str, Any] | Metadata | None = None
@@ -178,10 +201,17 @@ def _date_format(strings: pd.Series) -> str | None:
 
 
 def as_float(series: pd.Series) -> np.ndarray:
-    """Numeric values as float64 (nulls -> nan), raising a clear error on non-numbers."""
+    """Numeric values as float64 (nulls -> nan), raising a clear error on non-numbers and on
+    infinities (no model can learn or reproduce them; they would poison every scaler)."""
     try:
-        return pd.to_numeric(series, errors="raise").astype("float64").to_numpy()
+        out = pd.to_numeric(series, errors="raise").astype("float64").to_numpy()
     except (TypeError, ValueError):
         bad = series[pd.to_numeric(series, errors="coerce").isna() & series.notna()].iloc[0]
         raise DataError(f"column {series.name!r} is numerical but holds {bad!r}; fix the value "
                         f"or declare the column categorical in metadata") from None
+    infinite = np.isinf(out)
+    if infinite.any():
+        row = series.index[int(np.argmax(infinite))]
+        raise DataError(f"column {series.name!r} holds {int(infinite.sum())} infinite values "
+                        f"(first at row {row!r}); replace them with a number or null")
+    return out

@@ -5,7 +5,11 @@ segment s draws all of its randomness from a generator keyed by (seed, s, b) and
 on exactly that block (networks in eval mode), so the rows for a seed never depend on
 `batch_size`, on chunking, on files or on which worker made them. Conditions the model cannot
 impose natively are met by rejection: generated rows that miss them are dropped, never
-overwritten, so every other column keeps its conditional distribution."""
+overwritten, so every other column keeps its conditional distribution. Rejection costs at most
+1/MIN_ACCEPTANCE generated rows per row asked (beyond one block): a condition rarer than that
+is an error naming it, never an unbounded loop. Per-row conditions run each group of equal
+conditions in blocks of GROUP_BLOCK_ROWS rows, so a group's work follows its own row count.
+Every block checks the active time budget (synth.budget)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synth.budget import check_budget
 from synth.config import config_to_dict
 from synth.data.codecs import IdCodec
 from synth.data.metadata import Metadata, check_frame, detect_metadata
@@ -48,6 +53,7 @@ from synth.store import (
 
 BLOCK_ROWS = 2048
 DEFAULT_BATCH = 16 * BLOCK_ROWS
+GROUP_BLOCK_ROWS = 256  # rows per block of a per-row conditions group's stream
 MIN_ACCEPTANCE = 1e-3  # below this share of accepted rows, rejection sampling gives up
 FORMAT_VERSION = 1
 
@@ -225,10 +231,10 @@ class Synthesizer(SynthModel):
         block, skip = (0, lo) if conds else divmod(lo, rows)  # first block, rows to drop
         want, accepted, tried = hi - lo, 0, 0
         while want > 0:  # blocks are kept in order, so k (how many per network call) is
-            #             free: enough for the rows still wanted at the acceptance seen so far
-            rate = accepted / tried if tried else 1.0
-            k = per_chunk if rate == 0 else min(per_chunk, max(1, math.ceil(
-                (skip + want) / (rows * rate))))
+            #             free: enough for the rows still wanted at the acceptance seen so
+            #             far, doubling while nothing was accepted, within the rejection budget
+            k = _blocks_next(skip + want, accepted, tried, rows, per_chunk,
+                             _rejection_budget(hi, rows) if conds else None)
             numeric, null, cats, uniforms = self._generate(seed, segment, block, k, plan, rows)
             df = tr.decode(numeric, null, cats, uniforms)
             block, tried = block + k, tried + len(df)
@@ -236,7 +242,7 @@ class Synthesizer(SynthModel):
                 generated = len(df)
                 df = df[condition_mask(df, conds, tr)]
                 self.rejected_rows += generated - len(df)
-                _check_acceptance(conds, accepted + len(df), tried, hi)
+                _check_acceptance(conds, accepted + len(df), tried, hi, rows)
             accepted += len(df)
             dropped = min(skip, len(df))
             df = df.iloc[dropped:dropped + want].reset_index(drop=True)
@@ -254,6 +260,7 @@ class Synthesizer(SynthModel):
         parts = []
         with torch.no_grad():
             for b in range(first, first + k):
+                check_budget()
                 gen = block_generator(seed, b, segment)
                 numeric, null, cats = self._block(gen, plan, rows)
                 uniforms = torch.rand(rows, len(tr.random_columns), generator=gen,
@@ -280,7 +287,7 @@ class Synthesizer(SynthModel):
                 key = group_seed(seed, first // SEGMENT_ROWS, conds)
                 skip = int((~keep).sum())  # rows are in table order: the kept ones are last
                 frames = self._stream(parse_conditions(conds, tr), key, skip, int(keep.sum()),
-                                      batch_size)
+                                      batch_size, GROUP_BLOCK_ROWS)
                 parts.append(pd.concat(list(frames), ignore_index=True))
                 positions.append(absolute[keep])
         out = pd.concat(parts, ignore_index=True)
@@ -401,13 +408,40 @@ def _rechunk(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame
         yield pd.concat(held, ignore_index=True)
 
 
-def _check_acceptance(conds: list[Condition], got: int, tried: int, n: int) -> None:
-    rate = got / tried
-    if (tried >= 10 * BLOCK_ROWS and rate < MIN_ACCEPTANCE) or tried >= max(200 * n, 500_000):
-        if got >= n:
-            return
+def _rejection_budget(n: int, block: int) -> int:
+    """Generated rows that rejection may spend on n rows: one block, then 3/MIN_ACCEPTANCE per
+    row plus a margin of 8/MIN_ACCEPTANCE, so a condition met by MIN_ACCEPTANCE of the rows
+    almost never fails by chance (1 row: P < 2e-5)."""
+    return block + math.ceil((3 * n + 8) / MIN_ACCEPTANCE)
+
+
+def _blocks_next(need: int, accepted: int, tried: int, rows: int, most: int,
+                 budget: int | None) -> int:
+    """Blocks for the next network call: enough for `need` more rows at the acceptance seen
+    so far (doubling what was tried while nothing was accepted), never past the budget."""
+    if not tried:
+        k = 1 if budget is not None else math.ceil(need / rows)
+    elif accepted == 0:
+        k = max(1, tried // rows)
+    else:
+        k = math.ceil(need * tried / (accepted * rows))
+    if budget is not None:
+        k = min(k, math.ceil(max(budget - tried, 1) / rows))
+    return max(1, min(most, k))
+
+
+def _check_acceptance(conds: list[Condition], got: int, tried: int, n: int, block: int
+                      ) -> None:
+    """Give up once rejection has spent its budget (`_rejection_budget`), or earlier, on a
+    large request, once 50/MIN_ACCEPTANCE rows show an acceptance below half of MIN_ACCEPTANCE
+    (by chance: P < 1e-4)."""
+    if got >= n:
+        return
+    early = tried >= 50 / MIN_ACCEPTANCE and got < tried * MIN_ACCEPTANCE / 2
+    if early or tried >= _rejection_budget(n, block):
         names = ", ".join(c.column for c in conds)
         raise ConditionError(
             f"conditions on {names} are met by only {got} of {tried} generated rows "
-            f"(acceptance {rate:.2%}); they are too rare for this model to sample. Relax them, "
-            "or use gaussian_copula, which samples the conditional distribution directly")
+            f"(acceptance {got / tried:.2%}, {n} asked); they are too rare for this model to "
+            "sample. Relax them (a range instead of a value), or use a model that conditions "
+            "on them natively (argn, gaussian_copula)")

@@ -1,6 +1,11 @@
 """Sampling conditions: parsed and checked against the fitted transformer, then applied as
 row masks. `{"sex": "Female"}` is an equality; `{"age": {"min": 30, "max": 40}}` an inclusive
-range (either bound may be left out)."""
+range (either bound may be left out).
+
+An equality on a numeric column is exact for integer columns and date-only datetimes (generated
+values are rounded to that grid); on any other numeric column (floats, datetimes with a time)
+a generated value meets it when it lies within EQ_TOLERANCE of the column's training range
+(max - min) of the value asked: the value is the model's own, never overwritten."""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from synth.data.codecs import CategoricalCodec, NumericCodec
 from synth.data.transformer import DataTransformer
 from synth.errors import ConditionError
 
+EQ_TOLERANCE = 1e-3  # float equality: |generated - asked| <= EQ_TOLERANCE * (max - min)
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -23,6 +30,7 @@ class Condition:
     low: float | None = None
     high: float | None = None
     code: int | None = None  # categorical eq: the level index when it is a modelled level
+    tol: float = 0.0  # numeric eq: how far a generated value may lie from `value`
 
 
 def parse_conditions(conditions: dict[str, Any] | None, tr: DataTransformer) -> list[Condition]:
@@ -56,7 +64,15 @@ def _parse_one(column: str, value: Any, tr: DataTransformer) -> Condition:
         return _parse_range(column, value, codec)
     x = _to_float(column, value, codec)
     _check_within(column, x, x, codec)
-    return Condition(column, "eq", value=x)
+    return Condition(column, "eq", value=x, tol=equality_tolerance(codec))
+
+
+def equality_tolerance(codec: NumericCodec) -> float:
+    """0 for integer columns and date-only datetimes; else EQ_TOLERANCE of the range."""
+    st = codec.state
+    if st.get("decimals") == 0 or st.get("date_only"):
+        return 0.0
+    return EQ_TOLERANCE * (st["max"] - st["min"])
 
 
 def _parse_range(column: str, spec: dict[str, Any], codec: NumericCodec) -> Condition:
@@ -104,7 +120,8 @@ def condition_mask(df: pd.DataFrame, conds: list[Condition], tr: DataTransformer
             continue
         x = codec.to_float(series)  # type: ignore[union-attr]
         if cond.op == "eq":
-            mask &= np.isclose(x, cond.value, rtol=1e-9, atol=1e-9)
+            slack = cond.tol + 1e-9 * max(1.0, abs(cond.value))
+            mask &= np.abs(x - cond.value) <= slack
         else:
             mask &= (x >= (cond.low if cond.low is not None else -np.inf)) & (
                 x <= (cond.high if cond.high is not None else np.inf))

@@ -91,7 +91,7 @@ def run_loop(session: TrainingSession, cfg: LoopConfig, hooks: LoopHooks | None 
         hooks.report(session, {"epoch": session.epoch, "resumed_from": resumed_from}, history,
                      checkpoint=True, final=True)
         return history
-    start, best = time.perf_counter(), None
+    start, best = time.perf_counter(), session.loop_state.get("best")  # kept across restarts
     while True:
         tick = time.perf_counter()
         metrics: Metrics = dict(session.run_epoch())
@@ -104,6 +104,7 @@ def run_loop(session: TrainingSession, cfg: LoopConfig, hooks: LoopHooks | None 
             metrics[VALIDATION_KEY] = validations[-1]
             if cfg.keep_best and (best is None or validations[-1] > best[0]):
                 best = (validations[-1], copy.deepcopy(session.state_dict()))
+                session.loop_state["best"] = best
             last = last or should_stop(validations, cfg.early_stop_patience)
             if last and best is not None and best[0] > validations[-1]:
                 _put_back(session, best[1])

@@ -78,19 +78,35 @@ def steps_per_epoch(shard: Shard, batch_size: int) -> int:
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    """This rank's random state as checkpointable values (a JSON string and a byte tensor)."""
-    return {"numpy": json.dumps(rng.bit_generator.state), "torch": torch.get_rng_state()}
+    """This rank's random state as checkpointable values (a JSON string and byte tensors):
+    numpy's, torch's CPU generator and, once CUDA is in use, every CUDA device's (dropout and
+    noise drawn on the GPU), so a resumed run continues the same random streams."""
+    state = {"numpy": json.dumps(rng.bit_generator.state), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
 def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
     rng.bit_generator.state = json.loads(state["numpy"])
     torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda")
+    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
 
 
 class TrainingSession(ABC):
-    """One model's training on one shard. `epoch` counts finished epochs."""
+    """One model's training on one shard. `epoch` counts finished epochs. `loop_state` holds
+    what the training loop keeps across epochs besides the networks (the best validation's
+    weights under `keep_best`); checkpoints save it with the session."""
 
     epoch: int = 0
+
+    @property
+    def loop_state(self) -> dict[str, Any]:
+        if "_loop_state" not in self.__dict__:
+            self._loop_state: dict[str, Any] = {}
+        return self._loop_state
 
     @abstractmethod
     def run_epoch(self) -> dict[str, float]:

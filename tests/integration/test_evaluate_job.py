@@ -88,3 +88,16 @@ def test_job_in_process_matches(on_s3, tmp_path):
     doc = json.loads((out / "report.json").read_text())
     local = synth.evaluate(on_s3["real"], pd.read_csv(synthetic), metrics=("fidelity",))
     assert doc["scores"]["quality"] == pytest.approx(local.scores["quality"], abs=1e-12)
+
+
+def test_a_csv_whose_types_change_after_the_first_megabyte_reads(ray_local, tmp_path):
+    """pyarrow infers CSV types from the first block: a code column that is numbers for its
+    first 2 MB and text later failed with ArrowInvalid; the reader now infers from every row."""
+    from jobs.ray_data.read import read
+
+    n = 200_000
+    codes = [str(i) for i in range(n - 5)] + [f"X{i}" for i in range(5)]
+    pd.DataFrame({"code": codes, "v": range(n)}).to_csv(tmp_path / "mixed.csv", index=False)
+    ds = read(str(tmp_path / "mixed.csv"))
+    assert ds.count() == n and str(ds.schema().types[0]) == "string"
+    assert (tmp_path / "mixed.csv").stat().st_size > 2 * (1 << 20)

@@ -92,20 +92,26 @@ def test_ray_job_submit_runs_the_pipeline_and_deploys_it(ray_head, adult_small, 
     data = tmp_path / "adult.csv"
     adult_small.head(1500).to_csv(data, index=False)
     port = free_port()
+    key_file = tmp_path / "api-key"  # deploy with a key: readiness is polled with it
+    key_file.write_text("pipeline-key\n")
     runtime_env = json.dumps({"env_vars": dict(LOCAL_RAY_ENV)})
     cmd = [str(Path(sys.executable).parent / "ray"), "job", "submit", "--address", address,
            "--working-dir", ".", "--runtime-env-json", runtime_env, "--",
            "python", "-m", "jobs.pipeline", "--data", str(data), "--target", "income",
            "--model", "tvae", "--name", "adult", "--output", str(tmp_path / "run"),
-           "--rows", "500", "params.epochs=1", "--deploy", f"port={port}"]
+           "--rows", "500", "params.epochs=1", "--deploy", f"port={port}",
+           f"serve.api_key_file={key_file}"]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     logs = out.stdout + out.stderr
     assert out.returncode == 0, logs[-4000:]
     assert "pipeline done:" in logs and "succeeded" in logs  # the job's own output, streamed
     assert len(pd.read_parquet(tmp_path / "run" / "synthetic")) == 500
-    url = f"http://127.0.0.1:{port}/v1/models/adult"
-    assert httpx.get(url, timeout=30).json()["versions"] == [1]  # still served after the job
-    rows = httpx.post(f"{url}/generate", json={"num_samples": 5, "seed": 7}, timeout=60)
+    url, key = f"http://127.0.0.1:{port}/v1/models/adult", {"X-API-Key": "pipeline-key"}
+    assert httpx.get(url, timeout=30).status_code == 401
+    info = httpx.get(url, timeout=30, headers=key).json()
+    assert info["versions"] == [1]  # still served after the job
+    rows = httpx.post(f"{url}/generate", json={"num_samples": 5, "seed": 7}, timeout=60,
+                      headers=key)
     assert rows.status_code == 200 and len(rows.json()["rows"]) == 5
 
     failing = [*cmd[:cmd.index("--")], "--", "python", "-m", "jobs.pipeline", "--data",

@@ -227,3 +227,24 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
     buf = pyio.BytesIO()
     df.to_parquet(buf, index=False)
     return buf.getvalue()
+
+
+def test_a_model_retrained_in_place_does_not_complete_the_old_run(ray_local, fitted,
+                                                                  adult_small, tmp_path,
+                                                                  capsys):
+    """The rerun checks the model's content (a digest in _run.json), not only its path: a
+    model retrained into the same directory would otherwise mix two models in one data set."""
+    import synth
+
+    model_dir, out = tmp_path / "model", tmp_path / "out"
+    fitted("gaussian_copula").save(str(model_dir))
+    argv = ["--model", str(model_dir), "--rows", "1000", "--output", str(out),
+            "--rows-per-file", "400"]
+    assert job.main(argv) == 0
+    (out / "part-000002.parquet").unlink()
+    retrained = synth.create_synthesizer("gaussian_copula", seed=3)
+    retrained.fit(adult_small.sample(frac=0.5, random_state=3)).save(str(model_dir))
+    assert job.main(argv) == 2
+    assert "another model" in capsys.readouterr().err
+    assert not (out / "part-000002.parquet").exists()  # nothing mixed in
+    assert job.main([*argv, "--overwrite"]) == 0

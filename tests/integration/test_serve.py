@@ -27,9 +27,8 @@ def _register(store, name: str, data: pd.DataFrame, seed: int) -> int:
     import synth
     from synth.store import ModelStore
 
-    version, path = ModelStore(str(store)).next_version_path(name)
-    synth.create_synthesizer("gaussian_copula", seed=seed).fit(data).save(path)
-    return version
+    model = synth.create_synthesizer("gaussian_copula", seed=seed).fit(data)
+    return ModelStore(str(store)).add_version(name, model.save)[0]
 
 
 def _register_digits(store) -> None:
@@ -44,7 +43,7 @@ def _register_digits(store) -> None:
     model = synth.create_synthesizer("cgan", image_size=32, g_features=8, d_features=8,
                                      batch_size=32, epochs=1, snapshot_every=0)
     model.fit(z["images"][::15], pd.DataFrame({"digit": z["labels"][::15]}))
-    model.save(ModelStore(str(store)).next_version_path("digits")[1])
+    ModelStore(str(store)).add_version("digits", model.save)
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +56,19 @@ def served(ray_local, s3_bucket, adult_small, credit, tmp_path_factory):
     _register(store, "adult", adult_small, 0)
     _register(store, "credit", credit.head(3000), 0)
     _register_digits(store)
+    _register(store, "broken", adult_small.head(500), 0)
+    (store / "broken" / "1" / "transformer.npz").write_bytes(b"PK\x03\x04 truncated")
     key_file = tmp_path_factory.mktemp("secret") / "key"
     key_file.write_text("s3cret-key\n")
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     args = {"store": str(store), "max_num_samples": MAX_SAMPLES, "chunk_rows": CHUNK,
-            "refresh_s": 0.2}
+            "refresh_s": 0.2, "auth": "none"}  # open: explicitly (no key fails to start)
     serve.run(build_app(args), name="raysynth", route_prefix="/")
-    serve.run(build_app({**args, "api_key_file": str(key_file)}), name="secured",
-              route_prefix="/secured")
+    # keyed and strict: a 1 ms work budget (every generation is a 408), small body and groups
+    strict = {**args, "auth": "api_key", "api_key_file": str(key_file), "max_body_bytes": 20_000,
+              "max_condition_groups": 50, "request_timeout_s": 0.001}
+    serve.run(build_app(strict), name="secured", route_prefix="/secured")
     s3_store = f"{s3_bucket}/serve-store"
     _register(s3_store, "credit", credit.head(2000), 1)
     serve.run(build_app({**args, "store": s3_store}), name="from-s3", route_prefix="/s3")
@@ -113,6 +116,9 @@ def test_every_format_and_seeded_rows_equal_an_in_process_sample(served):
 def test_models_are_listed_with_columns_and_condition_values(served):
     doc = served.client.get("/v1/models").json()
     assert [m["name"] for m in doc["models"]] == ["adult", "credit", "digits"]
+    assert [(b["name"], b["version"]) for b in doc["broken"]] == [("broken", 1)]
+    assert "transformer.npz" in doc["broken"][0]["detail"]  # one bad model, not a 500 for all
+    assert _generate(served, "broken").status_code == 503
     adult = served.client.get("/v1/models/adult").json()
     assert adult["kind"] == "gaussian_copula" and adult["versions"][0] == 1
     cols = {c["name"]: c for c in adult["columns"]}
@@ -192,14 +198,41 @@ def test_models_are_served_from_an_s3_store(served):
 
 
 def test_api_key_is_required_when_set(served):
-    url = "/secured/v1/models/adult/generate"
+    url, key = "/secured/v1/models/adult/generate", {"X-API-Key": "s3cret-key"}
     assert served.client.post(url, json={}).status_code == 401
     assert served.client.post(url, json={}, headers={"X-API-Key": "wrong"}).status_code == 401
     non_ascii = {"X-API-Key": "clé-é".encode()}  # compare_digest refuses non-ASCII str: no 500
     assert served.client.post(url, json={}, headers=non_ascii).status_code == 401
-    ok = served.client.post(url, json={"num_samples": 5}, headers={"X-API-Key": "s3cret-key"})
-    assert ok.status_code == 200 and len(ok.json()["rows"]) == 5
+    assert served.client.get("/secured/v1/models").status_code == 401
+    info = served.client.get("/secured/v1/models/adult", headers=key)
+    assert info.status_code == 200 and info.json()["name"] == "adult"
     assert served.client.get("/secured/healthz").status_code == 200
+    # auth comes before the body: a huge body without the key is a 401, not a 413 or a parse
+    assert served.client.post(url, content=b"x" * 200_000).status_code == 401
+
+
+def test_hostile_requests_are_refused_cheaply_never_500(served):
+    """The strict app: body size, condition groups and the work budget, each a 4xx naming the
+    limit (streamed or not, the status comes before any row)."""
+    url, key = "/secured/v1/models/adult/generate", {"X-API-Key": "s3cret-key"}
+    big = served.client.post(url, content=b"{" + b" " * 30_000 + b"}",
+                             headers={**key, "content-type": "application/json"})
+    assert big.status_code == 413 and "20000" in big.json()["detail"]
+    rows = [{"age": 17 + i % 60} for i in range(600)]  # 60 groups, a small body
+    many = served.client.post(url, json={"num_samples": 600, "conditions": rows}, headers=key)
+    assert many.status_code == 422 and "max_condition_groups" in many.text
+    groups = [{"age": 20 + i % 40} for i in range(200)]  # 40 groups: a check per group
+    r = served.client.post(url, json={"num_samples": 200, "conditions": groups}, headers=key)
+    assert r.status_code == 408 and "time budget" in r.json()["detail"], r.text
+    # streamed: the first block fits the budget and is sent; the second block ends the body
+    # with an error line (never a clean-looking truncation)
+    lines = served.client.post(url, json={"num_samples": 3000, "output_format": "jsonl"},
+                               headers=key).text.splitlines()
+    assert 0 < len(lines) - 1 < 3000 and json.loads(lines[-1])["error"]["status"] == 408
+    ages = [{"age": 17 + i % 40} for i in range(300)]  # the issue's probe, on the open app
+    ok = _generate(served, num_samples=300, conditions=ages, seed=1)
+    assert ok.status_code == 200
+    assert [r["age"] for r in ok.json()["rows"]] == [a["age"] for a in ages]
 
 
 def test_a_new_version_is_picked_up_while_requests_flow(served):

@@ -21,11 +21,14 @@ def test_serve_deploy_of_the_shipped_config(ray_head, fitted, tmp_path):
 
     address, env = ray_head
     store = tmp_path / "store"
-    fitted("gaussian_copula").save(ModelStore(str(store)).next_version_path("adult")[1])
+    ModelStore(str(store)).add_version("adult", fitted("gaussian_copula").save)
     config = yaml.safe_load((ROOT / "serving" / "config.yaml").read_text())
     port = _free_port()
     config["http_options"]["port"] = port  # the shipped host is already 127.0.0.1
     config["applications"][0]["args"]["store"] = str(store)
+    key_file = tmp_path / "api-key"  # the mounted secret the shipped config points at
+    key_file.write_text("deploy-key\n")
+    config["applications"][0]["args"]["api_key_file"] = str(key_file)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     serve = str(Path(sys.executable).parent / "serve")
@@ -42,6 +45,8 @@ def test_serve_deploy_of_the_shipped_config(ray_head, fitted, tmp_path):
             pass
         time.sleep(1)
     assert health is not None and health.json() == {"status": "ok", "models": 1}
-    r = httpx.post(f"{base}/v1/models/adult/generate", json={"num_samples": 5, "seed": 1},
-                   timeout=60)
+    url = f"{base}/v1/models/adult/generate"
+    assert httpx.post(url, json={"num_samples": 5}, timeout=60).status_code == 401
+    r = httpx.post(url, json={"num_samples": 5, "seed": 1}, timeout=60,
+                   headers={"X-API-Key": "deploy-key"})
     assert r.status_code == 200 and len(r.json()["rows"]) == 5

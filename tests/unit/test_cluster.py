@@ -105,6 +105,38 @@ def test_iam_policies_are_least_privilege():
     assert all("raysynth-worker" in r for r in passes["Resource"])
 
 
+def test_the_head_can_launch_and_tag_only_this_clusters_nodes():
+    """RunInstances and CreateTags are conditioned: launches must carry the cluster tag, use
+    cluster.yaml's instance types and region; tags are set at launch, or changed later only
+    on the cluster's own instances and never the cluster tag itself (else the head could tag
+    any instance ray-cluster-name=raysynth and then terminate it)."""
+    head = json.loads((ROOT / "cluster/iam/head-policy.json").read_text())
+    name, region = CONFIG["cluster_name"], CONFIG["provider"]["region"]
+    types = {t["node_config"]["InstanceType"] for t in CONFIG["available_node_types"].values()}
+    powerful = {"ec2:RunInstances", "ec2:CreateTags", "ec2:TerminateInstances",
+                "ec2:StopInstances", "ec2:StartInstances"}
+    for st in head["Statement"]:
+        if not powerful & set(st["Action"]):
+            continue
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        assert "*" not in resources and all(f":{region}:" in r for r in resources), st["Sid"]
+        assert st["Condition"]["StringEquals"]["aws:RequestedRegion"] == region, st["Sid"]
+    on_instances = [st for st in head["Statement"] if "ec2:RunInstances" in st["Action"]
+                    and any(":instance/" in r for r in [st["Resource"]])]
+    assert len(on_instances) == 1
+    launch = on_instances[0]["Condition"]["StringEquals"]
+    assert launch["aws:RequestTag/ray-cluster-name"] == name
+    assert set(launch["ec2:InstanceType"]) == types
+    tagging = [st for st in head["Statement"] if "ec2:CreateTags" in st["Action"]]
+    assert tagging and all(st["Action"] == ["ec2:CreateTags"] for st in tagging)
+    for st in tagging:
+        cond = st["Condition"]
+        at_launch = cond["StringEquals"].get("ec2:CreateAction") == "RunInstances"
+        own = cond["StringEquals"].get("ec2:ResourceTag/ray-cluster-name") == name and \
+            cond["ForAllValues:StringNotEquals"]["aws:TagKeys"] == ["ray-cluster-name"]
+        assert at_launch or own, st["Sid"]
+
+
 @pytest.mark.parametrize("script", ["cluster/setup.sh", "cluster/iam/create.sh"])
 def test_scripts_parse(script):
     assert subprocess.run(["bash", "-n", str(ROOT / script)]).returncode == 0

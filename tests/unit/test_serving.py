@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from serving.auth import keys_match
 from serving.catalog import Catalog, NotFound
 from serving.encode import csv_chunks, json_chunks, jsonl_chunks
 from serving.generate import body_chunks, model_conditions
 from serving.requests import Invalid, check_size
 from serving.schemas import GenerateRequest
-from serving.settings import keys_match, load_settings, read_api_key
+from serving.settings import load_settings
 from synth.errors import ConfigError
 
 CHUNKS = [pd.DataFrame({"a": [1, 2], "b": ["x", None], "c": [0.1234567890123, float("nan")]}),
@@ -64,13 +65,8 @@ def test_settings_reject_unknown_keys_and_read_the_key_from_a_file(tmp_path, mon
         load_settings({"max_num_sample": 5})
     with pytest.raises(ConfigError, match="pins.adult"):
         load_settings({"pins": {"adult": 0}})
-    monkeypatch.delenv("RAYSYNTH_API_KEY", raising=False)
-    monkeypatch.delenv("RAYSYNTH_API_KEY_FILE", raising=False)
-    assert read_api_key(load_settings({})) is None
-    (tmp_path / "key").write_text("abc\n")
-    assert read_api_key(load_settings({"api_key_file": str(tmp_path / "key")})) == "abc"
-    with pytest.raises(ConfigError, match="cannot read"):
-        read_api_key(load_settings({"api_key_file": str(tmp_path / "missing")}))
+    with pytest.raises(ConfigError, match="auth must be one of"):
+        load_settings({"auth": "off"})
 
 
 def test_catalog_resolves_names_only_and_honours_pins(fitted, tmp_path):
@@ -78,7 +74,7 @@ def test_catalog_resolves_names_only_and_honours_pins(fitted, tmp_path):
 
     store = ModelStore(str(tmp_path))
     for _ in range(2):
-        fitted("gaussian_copula").save(store.next_version_path("adult")[1])
+        store.add_version("adult", fitted("gaussian_copula").save)
     catalog = Catalog(str(tmp_path), refresh_s=0)
     assert catalog.resolve("adult", None) == 2 and catalog.resolve("adult", 1) == 1
     assert Catalog(str(tmp_path), pins={"adult": 1}).resolve("adult", None) == 1

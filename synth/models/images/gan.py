@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synth.budget import check_budget
 from synth.config import config_to_dict
 from synth.data.images import ImageData, encode_png, fit_size, load_images, to_uint8, to_unit
 from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedError
@@ -146,6 +147,7 @@ class ImageGAN(SynthModel):
         images, codes = [], []
         with torch.no_grad():
             for at in range(first, start + n, IMAGE_BLOCK):
+                check_budget()
                 gen = block_generator(seed, at // IMAGE_BLOCK)
                 z = torch.randn(IMAGE_BLOCK, self.config.z_dim, generator=gen)
                 code = self._block_codes(rows, per_row, at - first, gen)
