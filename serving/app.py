@@ -17,7 +17,8 @@ Hardening (README "Security"): the Guard middleware checks the API key before th
 and bounds the body's size and arrival time; the app refuses to start without a key unless
 `auth: none`; each request's work has a time budget (408) and runs in a light or a heavy lane
 (serving/lanes.py: overload is a 503 with Retry-After); a streamed body is checked on its first
-block before the 200 and ends with an error trailer if it fails later."""
+block before the 200 and ends with an error trailer if it fails later. Heavy requests run on
+their own deployment (HEAVY_DEPLOYMENT): a bulkhead between them and the plain ones."""
 
 
 import asyncio
@@ -53,6 +54,11 @@ from synth.budget import Budget
 from synth.errors import BudgetExceeded, ModelLoadError
 
 MODELS_PER_REPLICA = 4
+# Bulkheads: conditioned, streamed and whole-file requests go to replicas of their own (the
+# same ModelServer code under this name), so their work never shares a process, its GIL or
+# its request slots with the plain requests; each side autoscales on its own load.
+HEAVY_DEPLOYMENT = "HeavyModelServer"
+HEAVY_NICE = 10  # the heavy replicas' CPU priority below the plain ones (Unix nice)
 # Helpers sit above the deployments: `serve.ingress` captures the class when it is applied.
 api = FastAPI(title="raysynth", version="1.0",
               description="Synthetic rows on demand from the models of a raysynth store.")
@@ -110,10 +116,15 @@ class ModelServer:
     """Loads models by "name@version" (at most MODELS_PER_REPLICA per replica, least recently
     used evicted) and generates response bodies."""
 
-    def __init__(self, settings: dict[str, Any] | None = None, loader: Any = None) -> None:
+    def __init__(self, settings: dict[str, Any] | None = None, loader: Any = None,
+                 heavy: bool = False) -> None:
+        import os
+
         import torch
 
         torch.set_num_threads(1)  # replicas scale out; one thread each keeps latency flat
+        if heavy:  # where heavy and plain replicas share a node's cores, plain ones go first
+            os.nice(HEAVY_NICE)
         self.settings = load_settings(settings)
         self.catalog = Catalog(self.settings.store_root, loader)
         self.lanes = Lanes(self.settings.max_heavy_requests)
@@ -200,9 +211,9 @@ class ModelServer:
 @serve.deployment(ray_actor_options={"num_cpus": 0.25}, max_ongoing_requests=64)
 @serve.ingress(api)
 class Api:
-    def __init__(self, server: DeploymentHandle, settings: dict[str, Any] | None = None
-                 ) -> None:
-        self.server = server
+    def __init__(self, server: DeploymentHandle, heavy: DeploymentHandle | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
+        self.server, self.heavy = server, heavy or server
         self._configure(load_settings(settings))
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
@@ -258,7 +269,8 @@ class Api:
             return JSONResponse({"detail": str(exc)}, status_code=503)
         head = {"model": name, "version": version, "num_samples": req.num_samples,
                 "seed": req.seed}
-        handle = self.server.options(multiplexed_model_id=model_id(name, version))
+        pool = self.heavy if is_heavy(req, self.settings.chunk_rows) else self.server
+        handle = pool.options(multiplexed_model_id=model_id(name, version))
         body, media = req.model_dump(), MEDIA_TYPES[req.output_format]
         whole = req.output_format in ("parquet", "zip") or image
         try:
@@ -282,7 +294,8 @@ def build_app(args: dict[str, Any] | None = None) -> Any:
     ServeSettings fields; checked here, so a typo fails before anything is deployed)."""
     args = _parse_args(args or {})
     KeyRing(load_settings(args))  # bad settings or no key (without auth: none) fail here
-    return Api.bind(ModelServer.bind(args), args)
+    heavy = ModelServer.options(name=HEAVY_DEPLOYMENT).bind(args, None, True)
+    return Api.bind(ModelServer.bind(args), heavy, args)
 
 
 def _parse_args(args: dict[str, Any]) -> dict[str, Any]:

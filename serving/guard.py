@@ -13,6 +13,9 @@ from serving.auth import KeyRing
 
 OPEN_PATHS = ("/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 BODY_METHODS = (b"POST", b"PUT", b"PATCH", "POST", "PUT", "PATCH")
+# a body refused while it streams in (chunked past the limit, or too slow) is not read to its
+# end: the connection is closed (a declared Content-Length over the limit is answered cleanly)
+CLOSE = {"connection": "close"}
 
 
 @dataclass
@@ -59,10 +62,11 @@ class Guard:
             body = await asyncio.wait_for(_read_body(receive, st.max_body_bytes),
                                           st.body_timeout_s)
         except TooLarge:
-            await _answer(send, 413, f"request body over {st.max_body_bytes} bytes")
+            await _answer(send, 413, f"request body over {st.max_body_bytes} bytes", CLOSE)
             return
         except TimeoutError:
-            await _answer(send, 408, f"request body not received within {st.body_timeout_s:g} s")
+            await _answer(send, 408, f"request body not received within {st.body_timeout_s:g} s",
+                          CLOSE)
             return
         except Disconnected:
             return

@@ -270,7 +270,7 @@ def test_a_killed_replica_is_replaced(served):
     import ray
 
     names = [a for a in ray.util.list_named_actors(all_namespaces=True)
-             if "ModelServer" in a["name"] and "raysynth" in a["name"]]
+             if "#ModelServer#" in a["name"] and "raysynth" in a["name"]]
     assert names
     ray.kill(ray.get_actor(names[0]["name"], namespace=names[0]["namespace"]), no_restart=True)
     deadline, last = time.monotonic() + 60, None
