@@ -66,6 +66,10 @@ def test_stages_run_once_and_rerun_only_what_changed(ray_local, adult_small, tmp
     assert pipeline.main(argv) == 0
     assert _ran(capsys)[0] == ["evaluate"] and (run / "evaluation" / "report.json").is_file()
 
+    (run / "synthetic" / "part-000001.parquet").unlink()  # a lost part, its manifest intact
+    assert pipeline.main(argv) == 0
+    assert _ran(capsys)[0] == ["sample"] and len(pd.read_parquet(run / "synthetic")) == 5000
+
     assert pipeline.main([*argv, "params.epochs=2"]) == 0  # a new model: train and after
     ran, result = _ran(capsys)
     assert ran == ["train", "evaluate", "register", "sample"] and result["version"] == "2"

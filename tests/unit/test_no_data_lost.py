@@ -218,3 +218,24 @@ def test_inputs_that_used_to_fail_deep_inside_now_name_the_problem(fitted, tmp_p
     (tmp_path / "dup.csv").write_text("a,b,a\n1,2,3\n4,5,6\n")
     with pytest.raises(DataError, match="'a' appears more than once"):
         io.read_table(str(tmp_path / "dup.csv"))
+
+
+def test_checkpointed_rng_state_includes_every_cuda_device(monkeypatch):
+    """A resumed GPU run continues CUDA's random streams (dropout, noise on the device): the
+    state saved with a checkpoint carries them (a fake CUDA here: this machine has none)."""
+    import torch
+
+    from synth.models import session
+
+    saved = [torch.tensor([1, 2], dtype=torch.uint8), torch.tensor([3], dtype=torch.uint8)]
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: saved)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.extend)
+    rng = np.random.default_rng(0)
+    state = session.rng_state(rng)
+    assert state["cuda"] is saved
+    session.set_rng_state(np.random.default_rng(1), state)
+    assert restored == saved
