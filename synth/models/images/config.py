@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synth.config import require
-from synth.models.images.networks import SIZES
+from synth.models.images.augment import parse_policy
+from synth.models.images.networks import ARCHS, SIZES
+
+
+@dataclass(frozen=True)
+class Recipe:
+    loss: str
+    spectral_norm: bool
+    augment: tuple[str, ...]
+    ema: float
 
 
 @dataclass(frozen=True)
@@ -19,8 +28,19 @@ class ImageGANConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    loss: str = "bce"  # bce (DCGAN) | hinge
-    spectral_norm: bool = False  # on the discriminator (drops its batch norm)
+    # The recipe (issue 18). arch "sngan": a resize-convolution generator (no checkerboard) and
+    # a spectral-norm critic with the hinge loss, DiffAugment on everything the critic sees and
+    # an EMA of the generator's weights for sampling; arch "dcgan": the plain DCGAN reference
+    # (transposed convolutions, BCE, batch norm, no augmentation, no EMA). "auto" values
+    # follow the arch; set them to mix.
+    arch: str = "sngan"  # sngan | dcgan
+    loss: str = "auto"  # bce | hinge (auto: hinge for sngan, bce for dcgan)
+    spectral_norm: str = "auto"  # on the critic (drops its batch norm): auto | on | off
+    augment: str = "auto"  # DiffAugment policy: comma list of color, translation, cutout;
+    #                        "" none (auto: all three for sngan, none for dcgan)
+    ema: float = -1.0  # generator weight EMA decay per step (0: off; -1: 0.999 for sngan)
+    r1_gamma: float = 0.0  # R1 penalty on real images (0: off), applied every r1_every steps
+    r1_every: int = 4
     attributes: tuple[str, ...] = ()  # cgan: label columns to condition on (default: all)
     snapshot_every: int = 5  # a grid of fixed-noise samples every K epochs (0: never)
     seed: int = 0
@@ -36,8 +56,30 @@ class ImageGANConfig:
         require(self.batch_size >= 2, "batch_size must be >= 2")
         require(self.lr > 0, "lr must be > 0")
         require(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "beta1, beta2 must be in [0, 1)")
-        require(self.loss in ("bce", "hinge"), f"loss must be bce or hinge, got {self.loss!r}")
+        require(self.arch in ARCHS, f"arch must be one of {sorted(ARCHS)}, got {self.arch!r}")
+        require(self.loss in ("auto", "bce", "hinge"),
+                f"loss must be auto, bce or hinge, got {self.loss!r}")
+        require(self.spectral_norm in ("auto", "on", "off", True, False),
+                f"spectral_norm must be auto, on or off, got {self.spectral_norm!r}")
+        if self.augment != "auto":
+            try:
+                parse_policy(self.augment)
+            except ValueError as exc:
+                require(False, str(exc))
+        require(self.ema == -1.0 or 0 <= self.ema < 1, "ema must be in [0, 1) (or -1: auto)")
+        require(self.r1_gamma >= 0 and self.r1_every >= 1, "r1_gamma >= 0, r1_every >= 1")
         require(self.snapshot_every >= 0, "snapshot_every must be >= 0")
+
+    def recipe(self) -> Recipe:
+        """The settings with every "auto" resolved for the arch."""
+        modern = self.arch == "sngan"
+        sn = self.spectral_norm
+        return Recipe(
+            loss=self.loss if self.loss != "auto" else ("hinge" if modern else "bce"),
+            spectral_norm=modern if sn == "auto" else sn in ("on", True),
+            augment=parse_policy(self.augment if self.augment != "auto"
+                                 else ("color,translation,cutout" if modern else "")),
+            ema=self.ema if self.ema >= 0 else (0.999 if modern else 0.0))
 
     @staticmethod
     def search_space() -> dict[str, dict]:
@@ -45,4 +87,4 @@ class ImageGANConfig:
                 "beta1": {"type": "choice", "values": [0.0, 0.5]},
                 "batch_size": {"type": "choice", "values": [64, 128]},
                 "loss": {"type": "choice", "values": ["bce", "hinge"]},
-                "spectral_norm": {"type": "choice", "values": [False, True]}}
+                "augment": {"type": "choice", "values": ["", "color,translation,cutout"]}}

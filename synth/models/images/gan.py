@@ -19,7 +19,7 @@ from synth.data.images import ImageData, encode_png, fit_size, load_images, to_u
 from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedError
 from synth.models.images.config import ImageGANConfig
 from synth.models.images.labels import LabelCodec
-from synth.models.images.networks import Generator
+from synth.models.images.networks import make_generator
 from synth.models.images.session import ImageSession
 from synth.models.protocol import SynthModel
 from synth.models.registry import register_synthesizer
@@ -56,8 +56,10 @@ class ImageGAN(SynthModel):
     kind: ClassVar[str] = "image"
 
     def __init__(self, **params: Any) -> None:
+        if isinstance(params.get("spectral_norm"), bool):  # the old boolean setting
+            params["spectral_norm"] = "on" if params["spectral_norm"] else "off"
         super().__init__(**params)
-        self.generator: Generator | None = None
+        self.generator: torch.nn.Module | None = None
         self.labels = LabelCodec()
         self.channels = 1
         self.is_prepared = False
@@ -192,7 +194,7 @@ class ImageGAN(SynthModel):
     def _networks(self) -> list[torch.nn.Module]:
         return [self._fitted()]
 
-    def _fitted(self) -> Generator:
+    def _fitted(self) -> torch.nn.Module:
         if self.generator is None:
             raise NotFittedError(f"this {self.name} model is not fitted; call fit(images) "
                                  "first or load a saved model with synth.load_synthesizer(path)")
@@ -227,13 +229,15 @@ class ImageGAN(SynthModel):
         files = read_model_dir(str(path), ["config.json", "labels.json", "weights.pt"])
         doc = load_json(files["config.json"], f"{path}/config.json")
         try:
-            model = cls(**doc.get("params", {}))
+            params = dict(doc.get("params", {}))
+            params.setdefault("arch", "dcgan")  # saved before the arch setting: DCGAN
+            model = cls(**params)
             labels = load_json(files["labels.json"], f"{path}/labels.json")
             model.channels = int(labels["channels"])
             model.labels = LabelCodec.from_json(labels)
             cfg = model.config
-            net = Generator(cfg.z_dim, model.labels.dim, cfg.image_size, model.channels,
-                            cfg.g_features)
+            net = make_generator(cfg.arch, cfg.z_dim, model.labels.dim, cfg.image_size,
+                                 model.channels, cfg.g_features)
             net.load_state_dict(load_torch(files["weights.pt"], f"{path}/weights.pt")["generator"])
             model.generator = net.eval()
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:

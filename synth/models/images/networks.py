@@ -1,6 +1,11 @@
-"""DCGAN networks (Radford et al. 2016) for square images of 32..256 pixels, with an optional
-conditional input: attribute embeddings concatenated to z in the generator, and a projection
-discriminator (Miyato & Koyama 2018) that scores <embedding(y), features(x)>."""
+"""Image GAN networks for square images of 32..256 pixels, with an optional conditional input
+(attribute one-hots concatenated to z in the generator; a projection discriminator, Miyato &
+Koyama 2018, that scores <embedding(y), features(x)>):
+- `dcgan` (Radford et al. 2016): transposed convolutions, the reference;
+- `sngan`: the generator upsamples by resize-convolution (nearest x2, then a 3x3 convolution:
+  Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts"), so it has no
+  checkerboard; the critic is the DCGAN discriminator under spectral norm (Miyato et al. 2018)
+  for the hinge loss."""
 
 from __future__ import annotations
 
@@ -41,6 +46,43 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         x = z if cond is None else torch.cat([z, cond], dim=1)
         return self.net(x[:, :, None, None])
+
+
+class ResizeGenerator(nn.Module):
+    """z (+ condition) -> linear to 4x4 -> [nearest x2, 3x3 conv, BN, ReLU] per doubling ->
+    3x3 conv -> tanh. Every output pixel sees the same number of weights: no checkerboard."""
+
+    def __init__(self, z_dim: int, cond_dim: int, size: int, channels: int, features: int
+                 ) -> None:
+        super().__init__()
+        n = upsamplings(size)
+        width = features * min(2 ** (n - 1), 16)
+        self.width = width
+        self.project = nn.Sequential(nn.Linear(z_dim + cond_dim, width * 16, bias=False),
+                                     nn.BatchNorm1d(width * 16), nn.ReLU(True))
+        layers: list[nn.Module] = []
+        for _ in range(n):
+            out = max(width // 2, features)
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
+                       nn.Conv2d(width, out, 3, 1, 1, bias=False), nn.BatchNorm2d(out),
+                       nn.ReLU(True)]
+            width = out
+        layers += [nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        x = z if cond is None else torch.cat([z, cond], dim=1)
+        return self.net(self.project(x).view(len(x), self.width, 4, 4))
+
+
+ARCHS = {"dcgan": Generator, "sngan": ResizeGenerator}
+
+
+def make_generator(arch: str, z_dim: int, cond_dim: int, size: int, channels: int,
+                   features: int) -> nn.Module:
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {sorted(ARCHS)}, got {arch!r}")
+    return ARCHS[arch](z_dim, cond_dim, size, channels, features)
 
 
 class Discriminator(nn.Module):

@@ -1,6 +1,9 @@
 """One image GAN's training on one shard of images: the DCGAN loop of pytorch/examples (a
 discriminator step on a real batch then a fake batch, each with its own backward, then a
-generator step), so `fit` in one process and every Ray Train worker run the same code."""
+generator step), so `fit` in one process and every Ray Train worker run the same code. The
+recipe (config.recipe()) adds DiffAugment on every batch the critic sees, an optional lazy R1
+penalty on real batches, and an EMA of the generator's weights: the EMA generator is the one
+that samples, snapshots and is saved."""
 
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from synth.data.grid import make_grid
-from synth.models.images.networks import Discriminator, Generator, init_weights
+from synth.models.images.augment import diff_augment
+from synth.models.images.networks import Discriminator, init_weights, make_generator
 from synth.models.session import Reduce, Shard, TrainingSession, Wrap, bare
 from synth.models.session import rng_state as _rng_state
 from synth.models.session import set_rng_state as _set_rng_state
@@ -43,13 +47,17 @@ class ImageSession(TrainingSession):
         images, codes = torch.as_tensor(shard.data), torch.as_tensor(shard.codes, dtype=torch.long)
         self.rng = np.random.default_rng([cfg.seed, rank])
         torch.manual_seed(cfg.seed * 1000 + rank)
-        cond = model.labels.dim
-        gen = Generator(cfg.z_dim, cond, cfg.image_size, model.channels, cfg.g_features)
+        cond, self.recipe = model.labels.dim, cfg.recipe()
+        gen = make_generator(cfg.arch, cfg.z_dim, cond, cfg.image_size, model.channels,
+                             cfg.g_features)
         disc = Discriminator(cfg.image_size, model.channels, cfg.d_features, cond,
-                             cfg.spectral_norm)
+                             self.recipe.spectral_norm)
         gen.apply(init_weights)
         disc.apply(init_weights)
         self.g, self.d = wrap(gen.to(device)), wrap(disc.to(device))
+        # the EMA starts from the generator after DDP's broadcast of rank 0's weights
+        self.g_ema = copy.deepcopy(bare(self.g)).eval() if self.recipe.ema else None
+        self.step = 0
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.lr, betas=betas)
@@ -76,17 +84,22 @@ class ImageSession(TrainingSession):
                                        device=self.device)
             fake_cond = labels.onehot(self.codes[fake_idx]).to(self.device)
             z = torch.randn(len(idx), cfg.z_dim, device=self.device)
+            rec, aug = self.recipe, self._augment
             self.opt_d.zero_grad(set_to_none=True)
-            loss_real = d_loss(self.d(real, cond), True, cfg.loss)
+            loss_real = d_loss(self.d(aug(real), cond), True, rec.loss)
             loss_real.backward()
             fake = self.g(z, fake_cond)
-            loss_fake = d_loss(self.d(fake.detach(), fake_cond), False, cfg.loss)
+            loss_fake = d_loss(self.d(aug(fake.detach()), fake_cond), False, rec.loss)
             loss_fake.backward()
+            if cfg.r1_gamma and self.step % cfg.r1_every == 0:
+                self._r1(real, cond).backward()
             self.opt_d.step()
             self.opt_g.zero_grad(set_to_none=True)
-            loss_g = g_loss(self.d(fake, fake_cond), cfg.loss)
+            loss_g = g_loss(self.d(aug(fake), fake_cond), rec.loss)
             loss_g.backward()
             self.opt_g.step()
+            self._update_ema()
+            self.step += 1
             totals += [(loss_real + loss_fake).item(), loss_g.item()]
         self.epoch += 1
         n = self.steps()
@@ -94,9 +107,34 @@ class ImageSession(TrainingSession):
         return {"epoch": self.epoch, "loss_d": totals[0] / n, "loss_g": totals[1] / n,
                 "images": images, "rows": images}
 
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return diff_augment(x, self.recipe.augment) if self.recipe.augment else x
+
+    def _r1(self, real: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Lazy R1 (Mescheder et al. 2018): gamma/2 * |grad_x D(x)|^2 on real images, scaled
+        by r1_every since it runs on one step in r1_every."""
+        x = real.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.d(self._augment(x), cond).sum(), x,
+                                      create_graph=True)
+        return self.cfg.r1_gamma / 2 * grad.pow(2).flatten(1).sum(1).mean() * self.cfg.r1_every
+
+    def _update_ema(self) -> None:
+        if self.g_ema is None:
+            return
+        decay = min(self.recipe.ema, (1 + self.step) / (10 + self.step))  # warm start
+        with torch.no_grad():
+            for e, p in zip(self.g_ema.parameters(), bare(self.g).parameters(), strict=True):
+                e.lerp_(p, 1 - decay)
+            for e, b in zip(self.g_ema.buffers(), bare(self.g).buffers(), strict=True):
+                e.copy_(b)  # batch-norm statistics: the live generator's
+
+    def sampler(self) -> torch.nn.Module:
+        """The generator that samples: the EMA one when the recipe keeps one."""
+        return self.g_ema if self.g_ema is not None else bare(self.g)
+
     def grid(self) -> np.ndarray:
         """The fixed-noise samples as one uint8 image grid (progress snapshots)."""
-        gen = bare(self.g)
+        gen = self.sampler()
         was = gen.training
         gen.eval()
         with torch.no_grad():
@@ -105,16 +143,21 @@ class ImageSession(TrainingSession):
         return make_grid(out)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": bare(self.g).state_dict(), "discriminator": bare(self.d).state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "epoch": self.epoch}
+        state = {"generator": bare(self.g).state_dict(),
+                 "discriminator": bare(self.d).state_dict(), "opt_g": self.opt_g.state_dict(),
+                 "opt_d": self.opt_d.state_dict(), "epoch": self.epoch, "step": self.step}
+        if self.g_ema is not None:
+            state["generator_ema"] = self.g_ema.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         bare(self.g).load_state_dict(state["generator"])
         bare(self.d).load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.epoch = int(state["epoch"])
+        self.epoch, self.step = int(state["epoch"]), int(state.get("step", 0))
+        if self.g_ema is not None:
+            self.g_ema.load_state_dict(state.get("generator_ema", state["generator"]))
 
     def rng_state(self) -> dict[str, Any]:
         return _rng_state(self.rng)
@@ -124,8 +167,8 @@ class ImageSession(TrainingSession):
 
     def snapshot(self) -> Any:
         model = copy.copy(self.model)
-        model.generator = copy.deepcopy(bare(self.g)).cpu().eval()
+        model.generator = copy.deepcopy(self.sampler()).cpu().eval()
         return model
 
     def finish(self) -> None:
-        self.model.generator = bare(self.g).cpu().eval()
+        self.model.generator = self.sampler().cpu().eval()
