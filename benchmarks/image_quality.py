@@ -127,7 +127,8 @@ class _Budget(Exception):
     pass
 
 
-def run_setting(name: str, arch: str, minutes: float, n: int, seed: int) -> dict:
+def run_setting(name: str, arch: str, minutes: float, n: int, seed: int,
+                extra: dict | None = None, grid_dir: Path = ROOT / "benchmarks") -> dict:
     import synth
     from synth.data.grid import make_grid
     from synth.data.images import encode_png, fit_size, to_unit
@@ -147,7 +148,7 @@ def run_setting(name: str, arch: str, minutes: float, n: int, seed: int) -> dict
     held_x = fit_size(to_unit(held_u8), size)
     cnn = train_cnn(train_x, train_labels, epochs=4, seed=seed)  # before the GAN; frozen
     params = {"image_size": size, "batch_size": 64, "epochs": 10_000, "snapshot_every": 0,
-              "seed": seed, "arch": arch, **spec["params"]}
+              "seed": seed, "arch": arch, **spec["params"], **(extra or {})}
     model = synth.create_synthesizer(family, **params)
     fitted = fit_within(model, train_u8, train_labels if family == "cgan" else None, minutes,
                         held_x[:256] if family == "dcgan" else None)
@@ -157,9 +158,10 @@ def run_setting(name: str, arch: str, minutes: float, n: int, seed: int) -> dict
     real = train_x[rng.permutation(len(train_x))[:n]]
     f_ref, f_real, f_fake = (cnn.features(x) for x in (ref, real, fake))
     floor, score = fid(f_real, f_ref), fid(f_fake, f_ref)
-    out = {"arch": arch, "family": family, "image_size": size, "train_images": len(train_x),
-           "held_out_images": len(held_x), "n": len(ref), "epochs": len(fitted["history"])
-           or None, **{k: v for k, v in fitted.items() if k != "history"},
+    out = {"arch": arch, "extra": extra or {}, "family": family, "image_size": size,
+           "train_images": len(train_x), "held_out_images": len(held_x), "n": len(ref),
+           "epochs": len(fitted["history"]) or None,
+           **{k: v for k, v in fitted.items() if k != "history"},
            "fid": score, "fid_floor": floor, "fid_ratio": score / floor,
            **precision_recall(f_ref, f_fake),
            "nn_copy_ratio": nn_ratio(f_fake, f_ref, cnn.features(train_x)),
@@ -168,7 +170,7 @@ def run_setting(name: str, arch: str, minutes: float, n: int, seed: int) -> dict
     if fitted["history"]:
         out["d_real_heldout_acc"] = [round(h["d_real_heldout_acc"], 3)
                                      for h in fitted["history"]]
-    if inception_path(None):
+    if inception_path(None) and not os.environ.get("NO_INCEPTION"):
         inc = InceptionExtractor(None)
         i_ref, i_real, i_fake = (inc.features(x) for x in (ref, real, fake))
         out["inception_fid"], out["inception_fid_floor"] = fid(i_fake, i_ref), fid(i_real, i_ref)
@@ -176,9 +178,10 @@ def run_setting(name: str, arch: str, minutes: float, n: int, seed: int) -> dict
         from synth.metrics.images import attribute_accuracy
 
         out["attribute_accuracy"] = attribute_accuracy(model, cnn, seed=seed)
-    grid = ROOT / "benchmarks" / f"image_quality_{name}_{arch}.png"
+    suffix = "".join(f"_{k}-{v}" for k, v in sorted((extra or {}).items())).replace(",", "+")
+    grid = grid_dir / f"image_quality_{name}_{arch}{suffix}.png"
     grid.write_bytes(encode_png(make_grid(fake[:64])))
-    out["grid"] = str(grid.relative_to(ROOT))
+    out["grid"] = str(grid.relative_to(ROOT)) if grid.is_relative_to(ROOT) else str(grid)
     return out
 
 
@@ -187,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--setting", choices=sorted(SETTINGS), action="append")
     ap.add_argument("--arch", default="sngan", help="sngan (the recipe) or dcgan (reference)")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra model settings (e.g. augment=translation, ema=0)")
     ap.add_argument("--minutes", type=float, default=10, help="training budget per setting")
     ap.add_argument("--n", type=int, default=300, help="images per metric set")
     ap.add_argument("--seed", type=int, default=0)
@@ -196,13 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.out)
     doc = json.loads(path.read_text()) if path.exists() else {"settings": {}}
     for name in args.setting or ["tex64"]:
-        result = run_setting(name, args.arch, args.minutes, args.n, args.seed)
+        extra = dict(p.split("=", 1) for p in args.param)
+        result = run_setting(name, args.arch, args.minutes, args.n, args.seed, extra,
+                             Path(args.out).parent)  # grids beside the results file
         result["machine"] = f"{platform.node()}, {os.cpu_count()} CPUs, " + (
             torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU")
         result["date"] = time.strftime("%Y-%m-%d")
         print(json.dumps({name: result}, default=float, indent=1), flush=True)
-        if args.arch == "sngan":  # the file holds the recipe's figures; the reference goes
-            doc["settings"][name] = result  # to BENCHMARKS.md beside them
+        if args.arch == "sngan" and not extra:  # the file: the recipe's figures; the rest
+            doc["settings"][name] = result  # goes to BENCHMARKS.md beside them
             path.write_text(json.dumps(doc, indent=1, default=float) + "\n")
     return 0
 

@@ -58,10 +58,10 @@ def test_the_resize_generator_makes_every_size():
 
 
 def test_auto_settings_follow_the_arch():
-    modern = synth.create_synthesizer("dcgan").config.recipe()
+    modern = synth.create_synthesizer("dcgan", arch="sngan").config.recipe()
     assert (modern.loss, modern.spectral_norm, modern.ema) == ("hinge", True, 0.999)
     assert modern.augment == ("color", "translation", "cutout")
-    plain = synth.create_synthesizer("dcgan", arch="dcgan").config.recipe()
+    plain = synth.create_synthesizer("dcgan").config.recipe()  # the default: the reference
     assert (plain.loss, plain.spectral_norm, plain.augment, plain.ema) == \
         ("bce", False, (), 0.0)
     mixed = synth.create_synthesizer("dcgan", arch="dcgan", augment="translation",
@@ -72,7 +72,7 @@ def test_auto_settings_follow_the_arch():
 
 
 def test_the_ema_generator_samples_and_is_saved(digits, tmp_path):
-    model = synth.create_synthesizer("dcgan", **TINY, r1_gamma=1.0, r1_every=2)
+    model = synth.create_synthesizer("dcgan", **TINY, arch="sngan", r1_gamma=1.0, r1_every=2)
     images, codes = model.prepare(digits)
     session = ImageSession(model, Shard(images, len(images), codes=codes), lambda m: m,
                            None, torch.device("cpu"))

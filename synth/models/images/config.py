@@ -28,12 +28,13 @@ class ImageGANConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    # The recipe (issue 18). arch "sngan": a resize-convolution generator (no checkerboard) and
-    # a spectral-norm critic with the hinge loss, DiffAugment on everything the critic sees and
-    # an EMA of the generator's weights for sampling; arch "dcgan": the plain DCGAN reference
-    # (transposed convolutions, BCE, batch norm, no augmentation, no EMA). "auto" values
-    # follow the arch; set them to mix.
-    arch: str = "sngan"  # sngan | dcgan
+    # arch "dcgan": the plain DCGAN reference (transposed convolutions, BCE, batch norm, no
+    # augmentation, no EMA), the default. arch "sngan": the small-data recipe of issue 18 (a
+    # resize-convolution generator, a spectral-norm hinge critic, DiffAugment on everything
+    # the critic sees, an EMA generator), not the default yet: at 8 CPU-minutes on 64 px
+    # textures it measured far worse than dcgan (BENCHMARKS.md, "Image quality"). "auto"
+    # values follow the arch; set them to mix.
+    arch: str = "dcgan"  # dcgan | sngan
     loss: str = "auto"  # bce | hinge (auto: hinge for sngan, bce for dcgan)
     spectral_norm: str = "auto"  # on the critic (drops its batch norm): auto | on | off
     augment: str = "auto"  # DiffAugment policy: comma list of color, translation, cutout;
