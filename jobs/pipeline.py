@@ -231,6 +231,10 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
     def task(fn, *args):
         return fn(*args) if ray is None else ray.get(ray.remote(fn).remote(*args))
 
+    if cfg.deploy:  # no key and no serve.auth=none: say so now, not after training
+        from serving import launch
+
+        launch.client_key({"store": cfg.store_root, **cfg.serve})
     write_bytes(join(cfg.output, "pipeline.json"), json_bytes(dataclasses.asdict(cfg)))
     stages = Stages(cfg.output, log)
     paths = stages.run(

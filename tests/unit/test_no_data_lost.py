@@ -239,3 +239,16 @@ def test_checkpointed_rng_state_includes_every_cuda_device(monkeypatch):
     assert state["cuda"] is saved
     session.set_rng_state(np.random.default_rng(1), state)
     assert restored == saved
+
+
+def test_a_pipeline_that_would_deploy_without_a_key_fails_before_any_stage(tmp_path,
+                                                                          monkeypatch):
+    from synth.errors import ConfigError
+
+    monkeypatch.delenv("RAYSYNTH_API_KEY", raising=False)
+    monkeypatch.delenv("RAYSYNTH_API_KEY_FILE", raising=False)
+    cfg = pipeline.PipelineConfig(data="data/adult_train.csv.gz", output=str(tmp_path / "r"),
+                                  deploy=True)
+    with pytest.raises(ConfigError, match="no API key"):
+        pipeline.run(cfg, None)
+    assert not (tmp_path / "r").exists()  # nothing trained, nothing written
