@@ -55,7 +55,7 @@ from synth.data.io import fingerprint, is_s3, join, read_bytes, read_table, writ
 from synth.data.metadata import detect_metadata
 from synth.errors import ConfigError
 from synth.metrics.evaluate import evaluate as synth_evaluate
-from synth.store import COMPLETE, ModelStore, json_bytes, model_digest
+from synth.store import COMPLETE, ModelStore, json_bytes
 
 SOURCE_FILE = "source.json"  # a registered version's origin: the trained model and its digest
 
@@ -158,7 +158,7 @@ def train(cfg: PipelineConfig, paths: dict[str, str], run_name: str, ray: Any | 
 def register(cfg: PipelineConfig, model_dir: str, scores: dict[str, Any]) -> dict[str, Any]:
     """The evaluated model as the next version of `name` in the store, with its training
     record and evaluation scores."""
-    digest = model_digest(model_dir)
+    digest = fingerprint(model_dir)
     store = ModelStore(cfg.store_root)
     done = _registered(store, cfg.name, digest)
     if done is not None:  # a rerun after a crash between saving and the stage marker

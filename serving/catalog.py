@@ -16,6 +16,7 @@ from serving.images import attribute_type
 from synth.api import load_synthesizer
 from synth.data.arrow import column_type
 from synth.data.codecs import CategoricalCodec, NumericCodec
+from synth.data.io import join
 from synth.data.transformer import DataTransformer
 from synth.errors import ModelLoadError
 from synth.models.images.labels import LabelCodec
@@ -74,16 +75,21 @@ class Catalog:
         """"image" or "table", read from the version's config.json (no model is loaded)."""
         key = (name, version)
         if key not in self._kinds:
-            path = self.store.resolve(name, version)
+            path = self._path(name, version)
             doc = load_json(read_model_dir(path, ["config.json"])["config.json"], path)
             self._kinds[key] = doc.get("kind", "table")
         return self._kinds[key]
+
+    def _path(self, name: str, version: int) -> str:
+        """A version that `resolve` returned (from the cached listing): its directory, without
+        listing the store again (read_model_dir still checks _COMPLETE)."""
+        return join(self.store.root, check_name(name), str(int(version)))
 
     def describe(self, name: str, version: int) -> dict[str, Any]:
         """The version's description from its metadata files (ModelLoadError when broken)."""
         key = (name, version)
         if key not in self._described:
-            self._described[key] = describe_files(self.store.resolve(name, version), name,
+            self._described[key] = describe_files(self._path(name, version), name,
                                                   version)
             while len(self._described) > self._cache:
                 self._described.popitem(last=False)

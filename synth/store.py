@@ -81,21 +81,6 @@ def write_model_dir(path: str, files: dict[str, bytes]) -> None:
     sio.write_bytes(sio.join(path, COMPLETE), b"")
 
 
-def model_digest(path: str) -> str:
-    """A digest of a model directory's content (every file but the markers, names and
-    bytes): it changes when the model is retrained or rewritten into the same directory."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for rel in sio.list_tree(path):
-        if rel.rsplit("/", 1)[-1] in (COMPLETE, CLAIM):
-            continue
-        data = sio.read_bytes(sio.join(path, rel))
-        h.update(f"{rel}|{len(data)}\n".encode())
-        h.update(data)
-    return h.hexdigest()[:24]
-
-
 def read_model_dir(path: str, names: list[str]) -> dict[str, bytes]:
     """Read named files of a complete model directory, with errors a user can act on."""
     if not sio.exists(sio.join(path, "config.json")):

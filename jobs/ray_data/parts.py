@@ -29,11 +29,18 @@ from jobs.ray_data.files import encode_file, file_rows, part_name, write_file
 from jobs.ray_data.plan import Part, SamplePlan, make_plan
 from synth.api import load_synthesizer, resolve_model_path
 from synth.data.arrow import arrow_schema
-from synth.data.io import exists, filesystem, join, list_dir, read_bytes, write_bytes
+from synth.data.io import (
+    exists,
+    filesystem,
+    fingerprint,
+    join,
+    list_dir,
+    read_bytes,
+    write_bytes,
+)
 from synth.errors import ConfigError, DataError
 from synth.models.protocol import SynthModel
 from synth.models.seeding import SAMPLER_VERSION
-from synth.store import model_digest
 
 RUN_FILE, MANIFEST_FILE = "_run.json", "_manifest.json"
 
@@ -165,7 +172,7 @@ def sample_to_prefix(cfg: Any, conditions: Any) -> dict[str, Any]:
     check_plan(model, plan, cfg.seed)
     schema = _schema(model)
     device = "cuda" if cfg.use_gpu else "cpu"
-    run = {"model": path, "model_digest": model_digest(path), "seed": cfg.seed,
+    run = {"model": path, "model_digest": fingerprint(path), "seed": cfg.seed,
            "rows": plan.rows, "rows_per_file": cfg.rows_per_file, "conditions": plan.run,
            "format": cfg.format, "device": device, "sampler": SAMPLER_VERSION}
     _prepare_output(cfg.output, run, cfg.overwrite)

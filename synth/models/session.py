@@ -95,6 +95,16 @@ def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(cuda)
 
 
+@torch.no_grad()
+def ema_update(ema: nn.Module, live: nn.Module, decay: float) -> None:
+    """Move `ema`'s weights toward `live`'s by 1 - decay; buffers (batch-norm statistics) are
+    the live network's."""
+    for e, p in zip(ema.parameters(), live.parameters(), strict=True):
+        e.lerp_(p.detach(), 1 - decay)
+    for e, b in zip(ema.buffers(), live.buffers(), strict=True):
+        e.copy_(b)
+
+
 class TrainingSession(ABC):
     """One model's training on one shard. `epoch` counts finished epochs. `loop_state` holds
     what the training loop keeps across epochs besides the networks (the best validation's

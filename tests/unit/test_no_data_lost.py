@@ -16,7 +16,7 @@ from jobs import pipeline, train
 from jobs.pipeline_stages import Stages
 from synth.data import io
 from synth.models.loop import LoopConfig, LoopHooks, run_loop
-from synth.store import COMPLETE, ModelStore, model_digest, write_model_dir
+from synth.store import COMPLETE, ModelStore, write_model_dir
 
 
 def test_concurrent_registrations_get_distinct_versions_and_their_own_files(tmp_path):
@@ -67,11 +67,11 @@ def test_a_failed_write_registers_nothing_and_a_rewrite_drops_the_old_marker(tmp
 def test_the_model_digest_follows_the_content(tmp_path):
     path = tmp_path / "model"
     write_model_dir(str(path), {"config.json": b"{}", "weights.pt": b"a"})
-    before = model_digest(str(path))
+    before = io.fingerprint(str(path))
     write_model_dir(str(path), {"config.json": b"{}", "weights.pt": b"a"})
-    assert model_digest(str(path)) == before  # rewritten, same content
+    assert io.fingerprint(str(path)) == before  # rewritten, same content
     write_model_dir(str(path), {"config.json": b"{}", "weights.pt": b"b"})
-    assert model_digest(str(path)) != before
+    assert io.fingerprint(str(path)) != before
 
 
 def test_a_same_size_same_mtime_edit_changes_the_fingerprint(tmp_path):

@@ -29,7 +29,7 @@ from synth.models.binary_diffusion.network import Denoiser, flip_schedule, two_w
 from synth.models.codec_space import category_codes
 from synth.models.conditions import Condition
 from synth.models.registry import register_synthesizer
-from synth.models.session import OneNetworkSession, Reduce, Shard, Wrap, bare
+from synth.models.session import OneNetworkSession, Reduce, Shard, Wrap, bare, ema_update
 
 
 @dataclass(frozen=True)
@@ -225,11 +225,7 @@ class DiffusionSession(OneNetworkSession):
         self.step += 1
         if self.step % self.cfg.ema_every:
             return
-        live = bare(self.net)
-        for e, p in zip(self.ema.parameters(), live.parameters(), strict=True):
-            e.lerp_(p.detach(), 1 - self.cfg.ema_decay)
-        for e, b in zip(self.ema.buffers(), live.buffers(), strict=True):
-            e.copy_(b)
+        ema_update(self.ema, bare(self.net), self.cfg.ema_decay)
 
     def extra_state(self) -> dict[str, Any]:
         return {"ema": self.ema.state_dict(), "step": self.step}

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from synth.data.grid import make_grid
 from synth.models.images.augment import diff_augment
 from synth.models.images.networks import Discriminator, init_weights, make_generator
-from synth.models.session import Reduce, Shard, TrainingSession, Wrap, bare
+from synth.models.session import Reduce, Shard, TrainingSession, Wrap, bare, ema_update
 from synth.models.session import rng_state as _rng_state
 from synth.models.session import set_rng_state as _set_rng_state
 
@@ -122,11 +122,7 @@ class ImageSession(TrainingSession):
         if self.g_ema is None:
             return
         decay = min(self.recipe.ema, (1 + self.step) / (10 + self.step))  # warm start
-        with torch.no_grad():
-            for e, p in zip(self.g_ema.parameters(), bare(self.g).parameters(), strict=True):
-                e.lerp_(p, 1 - decay)
-            for e, b in zip(self.g_ema.buffers(), bare(self.g).buffers(), strict=True):
-                e.copy_(b)  # batch-norm statistics: the live generator's
+        ema_update(self.g_ema, bare(self.g), decay)
 
     def sampler(self) -> torch.nn.Module:
         """The generator that samples: the EMA one when the recipe keeps one."""
