@@ -26,6 +26,8 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +116,15 @@ def announce_run(spec: TrainerSpec) -> None:
         print(f"[raysynth] run {spec.run_name} (checkpoints in {where})", flush=True)
 
 
+def local_cpus(cfg: TrainConfig) -> int:
+    """Logical CPUs for a local Ray: the cores, raised so that Ray Data's reads (and image
+    decoding) have a CPU beside the Train workers (with every CPU taken by workers, the
+    dataset never produces a row and the run waits forever)."""
+    per_worker = float(dict(cfg.resources_per_worker).get("CPU", cfg.num_cpus)
+                       if cfg.resources_per_worker else cfg.num_cpus)
+    return max(os.cpu_count() or 1, math.ceil(cfg.num_workers * per_worker) + 1)
+
+
 def trainer_spec(cfg: TrainConfig) -> TrainerSpec:
     spec = TrainerSpec(run_name=run_name(cfg),
                        storage=cfg.storage, num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
@@ -179,15 +190,15 @@ def train_images(cfg: TrainConfig, args: argparse.Namespace) -> dict[str, Any]:
                           "image models train for params.epochs")
     if args.no_ray and cfg.num_workers > 1:
         raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train; drop --no-ray")
-    data = load_images(cfg.data)
-    info = {"uri": cfg.data, "images": len(data.images)}
     if args.no_ray:
+        data = load_images(cfg.data)
         model = create_synthesizer(cfg.model, **cfg.params).fit(data)
         record = {"config": dataclasses.asdict(cfg), "engine": "process",
-                  "history": model.history, "data": info}
+                  "history": model.history, "data": {"uri": cfg.data,
+                                                     "images": len(data.images)}}
         return register(cfg, model, record)
-    start_ray(args.address)
-    model, result = fit_images(cfg, data, trainer_spec(cfg))
+    start_ray(args.address, num_cpus=local_cpus(cfg))
+    model, result, info = fit_images(cfg, trainer_spec(cfg))
     record, final = _ray_record(cfg, result)
     record["data"] = {**info, "attributes": model.labels.attributes}
     model.history = record["history"]
@@ -236,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                               f"trains in epochs (ctgan, tvae); {cfg.model!r}"
                               + (" with --no-ray" if args.no_ray else " fits in one process"))
         if epochs and not args.no_ray:
-            start_ray(args.address)
+            start_ray(args.address, num_cpus=local_cpus(cfg))
             result = train_on_ray_train(cfg)
         else:
             result = run_in_task(fit_and_save, cfg, args, num_cpus=cfg.num_cpus,

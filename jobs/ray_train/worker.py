@@ -78,16 +78,18 @@ def read_table_shard(model: SynthModel, coll: Collective, rank: int, world: int,
 
 def read_image_shard(model: SynthModel, coll: Collective, rank: int, world: int, device: Any
                      ) -> tuple[Shard, list[tuple[int, str]]]:
-    """This rank's images (rows of {"image": C x S x S float32, "codes": int64[]})."""
+    """This rank's images (rows of {"image": C x S x S float32} and, for a conditional
+    model, {"codes": int64 per attribute})."""
     import ray.train
 
     images, codes = [], []
     shard = ray.train.get_dataset_shard("train")
+    width = len(model.labels.attributes)
     for batch in shard.iter_batches(batch_size=4096, batch_format="numpy"):
         images.append(batch["image"])
-        codes.append(batch["codes"])
+        codes.append(batch["codes"] if width else np.zeros((len(batch["image"]), 0), np.int64))
     x = np.concatenate(images) if images else np.zeros((0, model.channels, 1, 1), np.float32)
-    c = np.concatenate(codes) if codes else np.zeros((0, len(model.labels.attributes)))
+    c = np.concatenate(codes) if codes else np.zeros((0, width), np.int64)
     info = coll.gather((len(x), str(image_digest(x))))
     shard = Shard(torch.as_tensor(x), sum(n for n, _ in info), rank, world, device,
                   codes=torch.as_tensor(c, dtype=torch.long))

@@ -1,6 +1,8 @@
 """Image data sets: loaded from a folder of PNG/JPEG files (optionally one subfolder per class),
 a CSV of flattened arrays (`image_id, image_data, <attributes...>`), an NPZ (`images` +
-label arrays) or a Parquet table with a binary PNG column; local or s3://. Every image is
+label arrays) or a Parquet table (file or prefix) with a binary PNG column; local or s3://.
+(The train job on Ray streams Parquet and folders to its workers instead:
+jobs.ray_data.images.) Every image is
 resized/cropped to the model size and scaled to [-1, 1] as float32 N x C x S x S."""
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from synth.data.io import join, list_dir, read_bytes
 from synth.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+NOT_LABELS = ("image_id", "file")  # columns of an image table (or manifest) that are no labels
 
 
 @dataclass
@@ -90,8 +93,8 @@ def decode_png(data: bytes) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
-            return np.asarray(im.convert("L") if im.mode in ("L", "I", "I;16", "1", "P")
-                              else im.convert("RGB"))
+            return np.array(im.convert("L") if im.mode in ("L", "I", "I;16", "1", "P")
+                            else im.convert("RGB"))
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file
         raise DataError(f"not a readable image: {exc}") from None
 
@@ -146,6 +149,14 @@ def load_images(uri: str, size: int | None = None, label_columns: list[str] | No
 def _from_folder(uri: str, size: int | None) -> ImageData:
     images, classes = [], []
     names = list_dir(uri)
+    parquet = sorted(n for n in names if n.endswith((".parquet", ".pq")))
+    if parquet:  # a Parquet-of-PNG prefix
+        parts = [_from_parquet(read_bytes(join(uri, n)), size, join(uri, n)) for n in parquet]
+        if size is None and len({p.images.shape[1:] for p in parts}) > 1:
+            raise DataError(f"images in {uri} have different sizes; set the model's "
+                            "image_size so they can be resized to one")
+        return ImageData(torch.cat([p.images for p in parts]),
+                         pd.concat([p.labels for p in parts], ignore_index=True))
     files = [n for n in names if n.lower().endswith(IMAGE_SUFFIXES)]
     subfolders = [n for n in names if "." not in n and list_dir(join(uri, n))]
     for name in files:
@@ -212,5 +223,5 @@ def _from_parquet(raw: bytes, size: int | None, uri: str) -> ImageData:
     if not binary:
         raise DataError(f"{uri}: no binary (PNG) column; columns: {', '.join(df.columns)}")
     images = [decode_png(v) for v in df[binary[0]]]
-    labels = df.drop(columns=[binary[0], *[c for c in ("image_id",) if c in df.columns]])
+    labels = df.drop(columns=[binary[0], *[c for c in NOT_LABELS if c in df.columns]])
     return ImageData(stack(images, size, uri), labels.reset_index(drop=True))

@@ -118,3 +118,71 @@ def test_evaluate_images_job_writes_json_html_and_grids(digits_npz, tmp_path, ca
     assert (out / "grids" / "by_digit.png").stat().st_size > 0
     assert evaluate_images.main([*argv[:-5], "--n", "4000", "--no-ray"]) == 2
     assert "2 x n" in capsys.readouterr().err
+
+
+def _png_prefix(uri: str, count: int, size: int = 128, per_file: int = 500) -> None:
+    """`count` texture crops as a Parquet-of-PNG prefix (png, texture label, image_id)."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from synth.data import io as sio
+    from synth.data.images import crops, encode_png
+
+    z = np.load(DATA / "textures512.npz")
+    rows = []
+    for i, name in enumerate(sorted(z.keys())):
+        k = count // len(z.keys()) + (i < count % len(z.keys()))
+        rows += [(encode_png(im[..., None]), name) for im in crops(z[name], size, k, seed=i)]
+    for f in range(0, len(rows), per_file):
+        part = rows[f:f + per_file]
+        table = pa.table({"image_id": np.arange(f, f + len(part)),
+                          "png": [r[0] for r in part], "texture": [r[1] for r in part]})
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        sio.write_bytes(f"{uri}/part-{f // per_file:05d}.parquet", buf.getvalue())
+
+
+# the train job in a fresh driver process, then its peak RSS (VmHWM: the peak of this process
+# image; ru_maxrss would carry the parent's peak across the exec)
+PEAK = ("import re, sys; from jobs import train; rc = train.main(sys.argv[1:]); "
+        "status = open('/proc/self/status').read(); "
+        "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status).group(1)); sys.exit(rc)")
+
+
+def test_two_workers_stream_a_parquet_prefix_on_s3_with_flat_driver_memory(
+        ray_local, s3_bucket, tmp_path):
+    """The driver of a 2-worker cgan run on a Parquet-of-PNG prefix on S3 (moto) never holds
+    the images: its peak RSS (a fresh driver process per run, connected to the session's Ray)
+    grows by far less between 400 and 4,000 images than the images' decoded size."""
+    import subprocess
+    import sys
+
+    address = ray_local.get_runtime_context().gcs_address
+    peaks, outs = {}, {}
+    for count in (400, 4000):
+        uri = f"{s3_bucket}/images/textures{count}"
+        _png_prefix(uri, count)
+        argv = ["--data", uri, "--model", "cgan", "--output", str(tmp_path / f"m{count}"),
+                "--epochs", "1", "--address", address, "num_workers=2",
+                f"storage={tmp_path / 'runs'}", f"run_name=stream{count}", *ARGS]
+        done = subprocess.run([sys.executable, "-c", PEAK, *argv], capture_output=True,
+                              text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+        assert done.returncode == 0, done.stderr[-3000:]
+        lines = done.stdout.strip().splitlines()
+        peaks[count] = next(int(x.split()[1]) for x in lines if x.startswith("PEAK_RSS_KB"))
+        peaks[count] *= 1024
+        outs[count] = json.loads(next(x for x in reversed(lines) if x.startswith('{"model"')))
+        record = json.loads(Path(outs[count]["output"], "training.json").read_text())
+        assert record["data"]["streamed"] and record["data"]["images"] == count
+        assert record["metrics"]["shard_rows"] == [count // 2, count // 2]
+        assert len(set(record["metrics"]["param_digest"])) == 1
+    decoded = (4000 - 400) * 128 * 128 * 4  # float32 at the stored size: 225 MiB
+    growth = peaks[4000] - peaks[400]
+    print(f"driver peak RSS: {peaks[400] / 2**20:.0f} MiB (400 images), "
+          f"{peaks[4000] / 2**20:.0f} MiB (4,000); decoded difference {decoded / 2**20:.0f} MiB")
+    assert growth < 0.15 * decoded, (peaks, decoded)
+    model = synth.load_synthesizer(outs[4000]["output"])
+    s = model.sample(4, conditions={"texture": "grass"}, seed=0)
+    assert s.images.shape == (4, 32, 32, 1) and (s.labels["texture"] == "grass").all()

@@ -185,3 +185,41 @@ def test_a_128px_dcgan_trained_on_a_gpu_loads_and_samples_on_this_cpu():
     s = model.sample(3, seed=1)
     assert s.images.shape == (3, 128, 128, 1) and s.images.std() > 1
     assert (model.sample(3, seed=1).images == s.images).all()
+
+
+def test_streamed_decoding_matches_loading_and_label_counts_add_up(tmp_path, mnist):
+    """What the Ray Data workers do to a block (jobs.ray_data.images.decode_batch) gives the
+    tensors load_images gives; label codecs counted per block equal the one fitted at once; a
+    Parquet prefix loads as its parts together."""
+    from jobs.ray_data.images import _channels, decode_batch
+    from synth.models.images.labels import COUNT, LabelCodec
+
+    images, labels = mnist
+    pngs = [encode_png(im[..., None]) for im in images[:40]]
+    df = pd.DataFrame({"png": pngs, **{c: labels[c][:40] for c in labels}})
+    prefix = tmp_path / "prefix"
+    prefix.mkdir()
+    df.iloc[:25].to_parquet(prefix / "part-0.parquet")
+    df.iloc[25:].to_parquet(prefix / "part-1.parquet")
+    loaded = load_images(str(prefix), size=16)
+    assert loaded.images.shape == (40, 1, 16, 16)
+    assert list(loaded.labels["digit"]) == list(labels["digit"][:40])
+
+    whole = LabelCodec.fit(labels[:40], ["digit", "stroke"])
+    blocks = [labels[:40].iloc[i:i + 13].value_counts(dropna=False).reset_index(name=COUNT)
+              for i in range(0, 40, 13)]
+    counted = LabelCodec.fit_counts(pd.concat(blocks), ["digit", "stroke"])
+    assert counted.to_json() == whole.to_json()
+
+    batch = {"png": np.array(pngs, dtype=object), "digit": labels["digit"][:40].to_numpy(),
+             "stroke": labels["stroke"][:40].to_numpy()}
+    out = decode_batch(batch, "png", 16, 1, whole.to_json())
+    assert np.allclose(out["image"], loaded.images.numpy(), atol=1e-6)
+    assert (out["codes"] == whole.encode(labels[:40])).all()
+    grey = decode_batch(batch, "png", 16, 1, LabelCodec().to_json())
+    assert set(grey) == {"image"}  # no attributes, no codes
+    assert decode_batch(batch, "png", 16, 3, whole.to_json())["image"].shape == (40, 3, 16, 16)
+    colour = np.stack([images[0]] * 3, axis=-1)
+    assert (_channels(colour, 1) == images[0]).all()
+    with pytest.raises(DataError, match="missing values"):
+        LabelCodec.fit_counts(pd.DataFrame({"a": [1, None], COUNT: [2, 3]}), ["a"])

@@ -72,13 +72,32 @@ class ImageGAN(SynthModel):
         data = self._as_data(data, labels)
         images = fit_size(data.images, self.config.image_size)
         self.channels = int(images.shape[1])
-        attributes = list(self.config.attributes) or list(data.labels.columns)
-        if self.conditional and not attributes:
-            raise DataError(f"{self.name} conditions on label columns, and the data has none; "
-                            "give labels (e.g. class subfolders) or use dcgan")
-        self.labels = LabelCodec.fit(data.labels, attributes if self.conditional else [])
+        attributes = self.attributes_of(list(data.labels.columns))
+        self.labels = LabelCodec.fit(data.labels, attributes)
         self.is_prepared = True
         return images, torch.as_tensor(self.labels.encode(data.labels))
+
+    def attributes_of(self, label_columns: list[str]) -> list[str]:
+        """The attributes this model conditions on, given the data's label columns: none for
+        an unconditional model, else the configured ones (default: every label column)."""
+        if not self.conditional:
+            return []
+        attributes = list(self.config.attributes) or label_columns
+        if not attributes:
+            raise DataError(f"{self.name} conditions on label columns, and the data has none; "
+                            "give labels (e.g. class subfolders) or use dcgan")
+        missing = [a for a in attributes if a not in label_columns]
+        if missing:
+            raise DataError(f"attribute {missing[0]!r} is not a label column; label columns: "
+                            f"{', '.join(map(str, label_columns)) or '(none)'}")
+        return attributes
+
+    def prepare_from(self, channels: int, labels: LabelCodec) -> None:
+        """Prepare without the images (they stream to the workers): their channel count and
+        the attributes' codec, counted apart (jobs.ray_data.images)."""
+        if channels not in (1, 3):
+            raise DataError(f"images must have 1 or 3 channels, got {channels}")
+        self.channels, self.labels, self.is_prepared = channels, labels, True
 
     def _as_data(self, data: Any, labels: pd.DataFrame | None) -> ImageData:
         if isinstance(data, ImageData):

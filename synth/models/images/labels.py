@@ -13,6 +13,7 @@ import torch
 from synth.errors import ConditionError, DataError
 
 MAX_LEVELS = 200
+COUNT = "__count__"  # the count column of LabelCodec.fit_counts
 
 
 def _plain(value: Any) -> Any:
@@ -32,18 +33,29 @@ class LabelCodec:
         if missing:
             raise DataError(f"attribute {missing[0]!r} is not a label column; label columns: "
                             f"{', '.join(map(str, labels.columns)) or '(none)'}")
+        if not attributes:
+            return cls(counts=np.array([float(len(labels))]))
+        counts = labels[attributes].value_counts(dropna=False, sort=False)
+        return cls.fit_counts(counts.reset_index(name=COUNT), attributes)
+
+    @classmethod
+    def fit_counts(cls, table: pd.DataFrame, attributes: list[str]) -> LabelCodec:
+        """A codec from counted combinations: one row per (partial) count, the attribute
+        columns and COUNT; rows of the same combination add up (counts from many blocks)."""
         values = {}
         for a in attributes:
-            if labels[a].isna().any():
+            if table[a].isna().any():
                 raise DataError(f"attribute {a!r} has missing values; fill or drop them")
-            levels = sorted({_plain(v) for v in labels[a]}, key=lambda v: (str(type(v)), v))
+            levels = sorted({_plain(v) for v in table[a]}, key=lambda v: (str(type(v)), v))
             if len(levels) > MAX_LEVELS:
                 raise DataError(f"attribute {a!r} has {len(levels)} values (at most "
                                 f"{MAX_LEVELS}): condition on a coarser column")
             values[a] = levels
         codec = cls(values)
-        combos, counts = np.unique(codec.encode(labels), axis=0, return_counts=True)
-        codec.combos, codec.counts = combos, counts.astype(np.float64)
+        combos, inverse = np.unique(codec.encode(table), axis=0, return_inverse=True)
+        codec.combos = combos
+        codec.counts = np.bincount(inverse.ravel(), weights=table[COUNT].to_numpy(np.float64),
+                                   minlength=len(combos))
         return codec
 
     @property
