@@ -190,6 +190,9 @@ def train_images(cfg: TrainConfig, args: argparse.Namespace) -> dict[str, Any]:
                           "image models train for params.epochs")
     if args.no_ray and cfg.num_workers > 1:
         raise ConfigError(f"num_workers={cfg.num_workers} needs Ray Train; drop --no-ray")
+    if not args.no_ray and cfg.params.get("select_every"):
+        raise ConfigError("params.select_every (held-out FID selection) runs in-process for "
+                          "now: add --no-ray, or drop it to train on Ray Train")
     if args.no_ray:
         data = load_images(cfg.data)
         model = create_synthesizer(cfg.model, **cfg.params).fit(data)

@@ -26,7 +26,8 @@ def fit_images(cfg: Any, spec: TrainerSpec) -> tuple[SynthModel, Any, dict[str, 
         ds, info = image_dataset(cfg.data, model)
     else:
         ds, info = _loaded(cfg, model)
-    loop = LoopConfig(epochs=model.config.epochs, checkpoint_every=cfg.checkpoint_every)
+    loop = LoopConfig(epochs=model.config.epochs, checkpoint_every=cfg.checkpoint_every,
+                      max_seconds=60.0 * model.config.max_minutes)
     worker = WorkerConfig(cfg.model, cfg.params, model.worker_state(), loop)
     fitted, result = run_trainer(worker, ds, spec)
     return fitted, result, info

@@ -12,7 +12,8 @@ is set (stop when the best of the last `patience` validations is no better than 
 before them; with `keep_best` the weights of the best validation are put back before the end
 is reported, so the final checkpoint and model are the best ones seen since the run started
 or resumed), scores every `score_every` epochs and at the end, checkpoints every
-`checkpoint_every` epochs and at the end."""
+`checkpoint_every` epochs and at the end; with `max_seconds`, the epoch that ends past it is the
+last. With `keep_best` the last epoch is always validated, so the best weights still win."""
 
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ class LoopConfig:
     # that is not held out (the train job's column shapes on training rows) can prefer an
     # undertrained epoch (argn's first); on where the validation is held out (argn in-process)
     keep_best: bool = False
+    max_seconds: float = 0.0  # wall clock since the loop (re)started; 0: no limit. The epoch
+    #                           that ends past it is the last (validated when early stopping)
 
     def validate(self) -> None:
         require(self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}")
@@ -50,6 +53,7 @@ class LoopConfig:
         require(self.validate_every >= 1, "validate_every must be >= 1")
         require(self.early_stop_patience >= 0, "early_stop_patience must be >= 0")
         require(self.score_every >= 0, "score_every must be >= 0")
+        require(self.max_seconds >= 0, "max_seconds must be >= 0")
 
 
 class LoopHooks:
@@ -99,7 +103,9 @@ def run_loop(session: TrainingSession, cfg: LoopConfig, hooks: LoopHooks | None 
         metrics.update(rows_per_s=metrics.get("rows", 0) / max(seconds, 1e-9), epoch_s=seconds,
                        elapsed_s=time.perf_counter() - start, resumed_from=resumed_from)
         epoch, last = session.epoch, session.epoch >= cfg.epochs
-        if cfg.early_stop_patience and _due(epoch, cfg.validate_every):
+        last = last or (bool(cfg.max_seconds) and metrics["elapsed_s"] >= cfg.max_seconds)
+        if cfg.early_stop_patience and (_due(epoch, cfg.validate_every)
+                                        or (last and cfg.keep_best)):
             validations.append(float(hooks.validate(session)))
             metrics[VALIDATION_KEY] = validations[-1]
             if cfg.keep_best and (best is None or validations[-1] > best[0]):

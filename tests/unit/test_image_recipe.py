@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import synth
+from synth.data.images import crops
 from synth.errors import ConfigError
 from synth.models.images.augment import diff_augment, parse_policy
 from synth.models.images.networks import ResizeGenerator, make_generator
@@ -106,3 +107,25 @@ def test_a_model_saved_before_the_recipe_loads_as_the_dcgan_it_was(digits, tmp_p
     old = synth.load_synthesizer(str(path))
     assert old.config.arch == "dcgan" and old.config.recipe().spectral_norm is False
     assert (old.sample(6, seed=2).images == model.sample(6, seed=2).images).all()
+
+
+def test_held_out_fid_selects_the_weights_and_max_minutes_ends_the_fit():
+    """select_every: images held out of training (a fifth at most), their FID every K epochs
+    and at the end in the history, the fit ending on the best one; max_minutes stops it."""
+    z = np.load(DATA / "textures512.npz")
+    images = np.concatenate([crops(z[k], 32, 60, seed=i) for i, k in enumerate(sorted(z))])
+    model = synth.create_synthesizer("dcgan", image_size=32, g_features=8, d_features=8,
+                                     batch_size=32, epochs=5, select_every=2,
+                                     select_images=100, snapshot_every=0).fit(images)
+    fids = {h["epoch"]: h["held_out_fid"] for h in model.history if "held_out_fid" in h}
+    assert sorted(fids) == [2, 4, 5] and all(np.isfinite(list(fids.values())))
+    assert model.history[0]["images"] == (180 - 36) // 32 * 32  # a fifth held out (full batches)
+    best = min(fids.values())
+    if fids[5] > best:  # ended on the best epoch's weights
+        assert model.history[-1]["kept_best"] == pytest.approx(-best)
+    else:
+        assert "kept_best" not in model.history[-1]
+    timed = synth.create_synthesizer("dcgan", image_size=32, g_features=8, d_features=8,
+                                     batch_size=32, epochs=10_000, max_minutes=0.02,
+                                     snapshot_every=0).fit(images)
+    assert len(timed.history) < 10_000 and timed.history[-1]["elapsed_s"] >= 1.2

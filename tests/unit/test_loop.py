@@ -73,6 +73,26 @@ def test_by_default_the_last_weights_stay():
     assert session.weights == 2
 
 
+def test_the_last_epoch_is_validated_when_keeping_the_best_and_time_ends_a_run():
+    # validations at 2 and 4 (0.5, 0.3), and at the last epoch 5, which is off the schedule
+    session, hooks = Counter(), Scripted([0.5, 0.3, 0.4])
+    history = run_loop(session, LoopConfig(epochs=5, validate_every=2, early_stop_patience=10,
+                                           keep_best=True), hooks)
+    assert [h.get("validation") for h in history] == [None, 0.5, None, 0.3, 0.4]
+    assert session.epoch == 5 and session.weights == 2 and history[-1]["kept_best"] == 0.5
+
+    class Slow(Counter):
+        def run_epoch(self) -> dict[str, float]:
+            import time
+
+            time.sleep(0.03)
+            return super().run_epoch()
+
+    slow = Slow()
+    history = run_loop(slow, LoopConfig(epochs=1000, max_seconds=0.1), LoopHooks())
+    assert 2 <= len(history) <= 6 and history[-1]["elapsed_s"] >= 0.1
+
+
 def test_scores_every_k_epochs_and_at_the_end():
     hooks = Scripted([])
     run_loop(Counter(), LoopConfig(epochs=5, score_every=2), hooks)

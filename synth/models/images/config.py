@@ -44,6 +44,16 @@ class ImageGANConfig:
     r1_every: int = 4
     attributes: tuple[str, ...] = ()  # cgan: label columns to condition on (default: all)
     snapshot_every: int = 5  # a grid of fixed-noise samples every K epochs (0: never)
+    # model selection (in-process fit): every select_every epochs, the FID of the sampling
+    # generator against select_images real images held out of training (features of a small
+    # CNN trained on the training images' labels before the GAN, then frozen); the fit ends
+    # on the best one's weights, and stops after select_patience checks without a better one
+    # (0: runs every epoch). 0: off (the last epoch's weights).
+    select_every: int = 0
+    select_images: int = 256  # held out (at most a fifth of the data)
+    select_patience: int = 0
+    max_minutes: float = 0.0  # wall-clock training budget (0: none): the fit ends after the
+    #                           first epoch past it (still on the best selected weights)
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = False
@@ -70,6 +80,10 @@ class ImageGANConfig:
         require(self.ema == -1.0 or 0 <= self.ema < 1, "ema must be in [0, 1) (or -1: auto)")
         require(self.r1_gamma >= 0 and self.r1_every >= 1, "r1_gamma >= 0, r1_every >= 1")
         require(self.snapshot_every >= 0, "snapshot_every must be >= 0")
+        require(self.select_every >= 0 and self.select_patience >= 0,
+                "select_every and select_patience must be >= 0")
+        require(self.select_images >= 16, "select_images must be >= 16")
+        require(self.max_minutes >= 0, "max_minutes must be >= 0")
 
     def recipe(self) -> Recipe:
         """The settings with every "auto" resolved for the arch."""

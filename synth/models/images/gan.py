@@ -20,7 +20,9 @@ from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedErr
 from synth.models.images.config import ImageGANConfig
 from synth.models.images.labels import LabelCodec
 from synth.models.images.networks import make_generator
+from synth.models.images.selection import NEVER, HeldOutFID, split_held_out
 from synth.models.images.session import ImageSession
+from synth.models.loop import LoopConfig
 from synth.models.protocol import SynthModel
 from synth.models.registry import register_synthesizer
 from synth.models.seeding import block_generator, check_rows, check_start, resolve_seed
@@ -126,12 +128,28 @@ class ImageGAN(SynthModel):
 
     def fit(self, data: ImageData | np.ndarray | str, labels: pd.DataFrame | None = None
             ) -> ImageGAN:
-        images, codes = self.prepare(data, labels)
-        self.snapshots = []
+        data = self._as_data(data, labels)
+        images, codes = self.prepare(data)
+        self.snapshots, hooks = [], None
+        if self.config.select_every:  # hold images out for the FID that picks the weights
+            keep, held = split_held_out(len(images), self.config.select_images,
+                                        self.config.seed)
+            train = (images[keep], data.labels.iloc[keep].reset_index(drop=True))
+            hooks = HeldOutFID(self, train, (images[held], codes[held]), self._snapshot)
+            images, codes = images[keep], codes[keep]
         self.train_in_process(Shard(images, len(images), codes=codes,
                                     device=pick_device(self.config.device)),
-                              on_epoch=self._snapshot)
+                              on_epoch=self._snapshot, hooks=hooks)
         return self
+
+    def loop_config(self) -> LoopConfig:
+        """Held-out FID selection when asked (keep the best weights; stop after
+        select_patience checks without a better one), and the wall-clock budget."""
+        cfg = self.config
+        return LoopConfig(epochs=cfg.epochs, validate_every=max(cfg.select_every, 1),
+                          early_stop_patience=(cfg.select_patience or NEVER)
+                          if cfg.select_every else 0, keep_best=bool(cfg.select_every),
+                          max_seconds=60.0 * cfg.max_minutes)
 
     def _snapshot(self, session: TrainingSession, metrics: dict[str, Any]) -> None:
         every = self.config.snapshot_every
