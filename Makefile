@@ -32,7 +32,7 @@ sample-s3: $(STAMP)
 	  --model adult --store runs/demo/models --rows $(ROWS) --output s3://raysynth/adult-$(ROWS)
 
 test: $(STAMP)
-	. ./scripts/local_env.sh && $(PY) -m ruff check . && $(PY) -m pytest -q
+	. ./scripts/local_env.sh && $(PY) -m ruff check . && $(PY) -m pytest -q --durations=15
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

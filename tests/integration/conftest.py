@@ -91,9 +91,12 @@ def ray_head():
                 time.sleep(1)
         yield address, env
     finally:
-        proc.terminate()
+        # SIGTERM to the head's whole process group (to `ray start` alone it waited 10 s every
+        # time), a moment to exit, then SIGKILL to whatever is left
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
             pass  # the group kill below ends it
         finally:

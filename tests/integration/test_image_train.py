@@ -160,17 +160,20 @@ def test_two_workers_stream_a_parquet_prefix_on_s3_with_flat_driver_memory(
     import sys
 
     address = ray_local.get_runtime_context().gcs_address
-    peaks, outs = {}, {}
-    for count in (400, 4000):
+    peaks, outs, runs = {}, {}, {}
+    for count in (400, 4000):  # both drivers side by side (each measures its own peak)
         uri = f"{s3_bucket}/images/textures{count}"
         _png_prefix(uri, count)
         argv = ["--data", uri, "--model", "cgan", "--output", str(tmp_path / f"m{count}"),
                 "--epochs", "1", "--address", address, "num_workers=2",
                 f"storage={tmp_path / 'runs'}", f"run_name=stream{count}", *ARGS]
-        done = subprocess.run([sys.executable, "-c", PEAK, *argv], capture_output=True,
-                              text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
-        assert done.returncode == 0, done.stderr[-3000:]
-        lines = done.stdout.strip().splitlines()
+        runs[count] = subprocess.Popen([sys.executable, "-c", PEAK, *argv], text=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       cwd=Path(__file__).resolve().parents[2])
+    for count, proc in runs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr[-3000:]
+        lines = stdout.strip().splitlines()
         peaks[count] = next(int(x.split()[1]) for x in lines if x.startswith("PEAK_RSS_KB"))
         peaks[count] *= 1024
         outs[count] = json.loads(next(x for x in reversed(lines) if x.startswith('{"model"')))

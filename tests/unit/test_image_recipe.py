@@ -62,7 +62,10 @@ def test_auto_settings_follow_the_arch():
     modern = synth.create_synthesizer("dcgan", arch="sngan").config.recipe()
     assert (modern.loss, modern.spectral_norm, modern.ema) == ("hinge", True, 0.999)
     assert modern.augment == ("color", "translation", "cutout")
-    plain = synth.create_synthesizer("dcgan").config.recipe()  # the default: the reference
+    default = synth.create_synthesizer("dcgan").config.recipe()  # DCGAN + translation
+    assert (default.loss, default.spectral_norm, default.augment, default.ema) == \
+        ("bce", False, ("translation",), 0.0)
+    plain = synth.create_synthesizer("dcgan", augment="").config.recipe()  # the reference
     assert (plain.loss, plain.spectral_norm, plain.augment, plain.ema) == \
         ("bce", False, (), 0.0)
     mixed = synth.create_synthesizer("dcgan", arch="dcgan", augment="translation",
