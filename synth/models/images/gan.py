@@ -18,7 +18,7 @@ from synth.config import config_to_dict
 from synth.data.images import ImageData, encode_png, fit_size, load_images, to_uint8, to_unit
 from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedError
 from synth.models.images.config import ImageGANConfig
-from synth.models.images.labels import LabelCodec
+from synth.models.images.labels import LabelCodec, check_attributes
 from synth.models.images.networks import make_generator
 from synth.models.images.selection import NEVER, HeldOutFID, split_held_out
 from synth.models.images.session import ImageSession
@@ -88,10 +88,7 @@ class ImageGAN(SynthModel):
         if not attributes:
             raise DataError(f"{self.name} conditions on label columns, and the data has none; "
                             "give labels (e.g. class subfolders) or use dcgan")
-        missing = [a for a in attributes if a not in label_columns]
-        if missing:
-            raise DataError(f"attribute {missing[0]!r} is not a label column; label columns: "
-                            f"{', '.join(map(str, label_columns)) or '(none)'}")
+        check_attributes(attributes, label_columns)
         return attributes
 
     def prepare_from(self, channels: int, labels: LabelCodec) -> None:

@@ -16,6 +16,14 @@ MAX_LEVELS = 200
 COUNT = "__count__"  # the count column of LabelCodec.fit_counts
 
 
+def check_attributes(attributes: list[str], label_columns: list[str]) -> None:
+    """DataError unless every attribute is one of the label columns."""
+    missing = [a for a in attributes if a not in label_columns]
+    if missing:
+        raise DataError(f"attribute {missing[0]!r} is not a label column; label columns: "
+                        f"{', '.join(map(str, label_columns)) or '(none)'}")
+
+
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -29,10 +37,7 @@ class LabelCodec:
 
     @classmethod
     def fit(cls, labels: pd.DataFrame, attributes: list[str]) -> LabelCodec:
-        missing = [a for a in attributes if a not in labels.columns]
-        if missing:
-            raise DataError(f"attribute {missing[0]!r} is not a label column; label columns: "
-                            f"{', '.join(map(str, labels.columns)) or '(none)'}")
+        check_attributes(attributes, list(labels.columns))
         if not attributes:
             return cls(counts=np.array([float(len(labels))]))
         counts = labels[attributes].value_counts(dropna=False, sort=False)
