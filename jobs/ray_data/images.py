@@ -53,20 +53,17 @@ def open_source(uri: str) -> ImageSource:
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise DataError(f"image data {uri!r} does not exist; check the path (local or s3://)")
-    parquet = _parquet_files(fs, path, info)
+    if info.type == pafs.FileType.File:  # one Parquet file
+        return _parquet_source(fs, path, uri, 1)
+    root = path.rstrip("/") + "/"
+    files = [i.path[len(root):] for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+             if i.type == pafs.FileType.File]  # relative to the folder; one listing for both
+    parquet = [f for f in files if f.endswith((".parquet", ".pq")) and not f.startswith("_")
+               and "/_" not in f]
     if parquet:
         return _parquet_source(fs, path, uri, len(parquet))
-    return _folder_source(fs, path)
-
-
-def _parquet_files(fs: Any, path: str, info: Any) -> list[str]:
-    import pyarrow.fs as pafs
-
-    if info.type == pafs.FileType.File:
-        return [path] if path.endswith((".parquet", ".pq")) else []
-    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
-    return [i.path for i in infos if i.type == pafs.FileType.File
-            and i.path.endswith((".parquet", ".pq")) and "/_" not in i.path[len(path):]]
+    nested = any("/" in f and f.lower().endswith(IMAGE_SUFFIXES) for f in files)
+    return _folder_source(fs, root, nested)
 
 
 def _parquet_source(fs: Any, path: str, uri: str, files: int) -> ImageSource:
@@ -85,15 +82,14 @@ def _parquet_source(fs: Any, path: str, uri: str, files: int) -> ImageSource:
     return ImageSource(ds, binary[0], labels)
 
 
-def _folder_source(fs: Any, path: str) -> ImageSource:
-    """Image files; those in a subfolder are labelled `class` with its name (files at the top
-    then have no class, which a conditional model refuses as a missing value)."""
+def _folder_source(fs: Any, root: str, nested: bool) -> ImageSource:
+    """Image files under `root` (ending in "/"); with `nested` (images in subfolders) those in
+    a subfolder are labelled `class` with its name (files at the top then have no class,
+    which a conditional model refuses as a missing value)."""
     import ray.data
 
-    root = path.rstrip("/") + "/"
-    ds = ray.data.read_binary_files(path, filesystem=fs, include_paths=True,
+    ds = ray.data.read_binary_files(root, filesystem=fs, include_paths=True,
                                     file_extensions=[s.lstrip(".") for s in IMAGE_SUFFIXES])
-    nested = _has_subfolders(fs, path)
 
     def label(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rel = [str(p)[len(root):] if str(p).startswith(root) else str(p) for p in batch["path"]]
@@ -105,14 +101,6 @@ def _folder_source(fs: Any, path: str) -> ImageSource:
 
     return ImageSource(ds.map_batches(label, batch_format="numpy"), "bytes",
                        [CLASS] if nested else [])
-
-
-def _has_subfolders(fs: Any, path: str) -> bool:
-    import pyarrow.fs as pafs
-
-    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
-    return any(i.type == pafs.FileType.File and "/" in i.path[len(path.rstrip("/")) + 1:]
-               and i.path.lower().endswith(IMAGE_SUFFIXES) for i in infos)
 
 
 def count_labels(source: ImageSource, attributes: list[str]) -> LabelCodec:
