@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import socket
 import sys
@@ -144,6 +145,12 @@ def start_ray(address: str | None, *, num_cpus: float | None = None,
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
                  dashboard_host="127.0.0.1", log_to_driver=True, **extra)
     return ray
+
+
+def cpus_at_least(needed: float) -> int:
+    """Logical CPUs for a local Ray: the cores, raised to `needed` (rounded up) so that what
+    a job must run at once can be scheduled even on a 2-core machine."""
+    return max(os.cpu_count() or 1, math.ceil(needed))
 
 
 def free_port() -> int:

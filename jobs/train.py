@@ -26,13 +26,12 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import math
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobs.common import (
     add_common_args,
+    cpus_at_least,
     job_parser,
     load_config,
     print_config,
@@ -122,7 +121,7 @@ def local_cpus(cfg: TrainConfig) -> int:
     dataset never produces a row and the run waits forever)."""
     per_worker = float(dict(cfg.resources_per_worker).get("CPU", cfg.num_cpus)
                        if cfg.resources_per_worker else cfg.num_cpus)
-    return max(os.cpu_count() or 1, math.ceil(cfg.num_workers * per_worker) + 1)
+    return cpus_at_least(cfg.num_workers * per_worker + 1)
 
 
 def trainer_spec(cfg: TrainConfig) -> TrainerSpec:

@@ -25,13 +25,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.common import add_common_args, job_parser, load_config, print_config, run_main, start_ray
+from jobs.common import (
+    add_common_args,
+    cpus_at_least,
+    job_parser,
+    load_config,
+    print_config,
+    run_main,
+    start_ray,
+)
 from jobs.ray_train.trainer import storage
 from jobs.ray_train.worker import MODEL_DIR
 from jobs.ray_tune.space import param_space
@@ -211,7 +217,7 @@ def local_cpus(cfg: TuneJobConfig) -> int:
     Train workers and the 0.01-CPU driver) can be scheduled even on a 2-core machine."""
     one_trial = cfg.cpus_per_trial * cfg.workers_per_trial + (0.01 if cfg.workers_per_trial > 1
                                                                else 0)
-    return cfg.num_cpus or max(os.cpu_count() or 1, math.ceil(one_trial))
+    return cfg.num_cpus or cpus_at_least(one_trial)
 
 
 def parser() -> argparse.ArgumentParser:
