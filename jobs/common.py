@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from jobs import console
 from synth.api import synthesizer_class
 from synth.config import build_config
 from synth.data.io import read_bytes
@@ -113,6 +114,8 @@ def add_common_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--no-ray", action="store_true",
                     help="run in this process without Ray (quick local runs)")
     ap.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    ap.add_argument("--verbose", action="store_true", help="show Ray's own logs and the workers' "
+                    "output (default: in <run dir>/_logs/<command>.log)")
     ap.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
 
 
@@ -131,8 +134,10 @@ def start_ray(address: str | None, *, num_cpus: float | None = None,
     address = address or os.environ.get("RAY_ADDRESS")
     if ray.is_initialized():
         return ray
+    logs = {"log_to_driver": console.log_to_driver(), "configure_logging": console.verbose()}
+    console.before_ray_start()
     if address:
-        ray.init(address=address, log_to_driver=True)
+        ray.init(address=address, **logs)
     else:
         for k, v in LOCAL_RAY_ENV.items():
             os.environ.setdefault(k, v)
@@ -143,7 +148,8 @@ def start_ray(address: str | None, *, num_cpus: float | None = None,
             os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{extra['dashboard_port']}"
         # "local": always a new loopback instance, never one a `ray start` left on this machine
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
-                 dashboard_host="127.0.0.1", log_to_driver=True, **extra)
+                 dashboard_host="127.0.0.1", **logs, **extra)
+    console.after_ray_start()
     return ray
 
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobs import console
 from jobs.common import (
     add_common_args,
     job_parser,
@@ -32,6 +34,7 @@ from jobs.common import (
 from jobs.ray_data.stats import evaluate_streams
 from synth.config import require
 from synth.data.io import read_table
+from synth.metrics.bands import bands, verdict_lines, verdicts
 from synth.metrics.evaluate import evaluate, make_config
 from synth.metrics.report import plain
 
@@ -96,12 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
+        console.configure(args.verbose, cfg.output, "evaluate")
         if args.no_ray:
             result = evaluate_in_process(cfg)
         else:
             start_ray(args.address)
             result = evaluate_on_ray(cfg)
-        print(json.dumps(plain({"scores": result["scores"], "files": result["files"]})))
+        print("\n".join(verdict_lines(verdicts(result["scores"]))), file=sys.stderr)
+        print(f"report: {result['files']['html']}", file=sys.stderr)
+        print(json.dumps(plain({"scores": result["scores"], "bands": bands(result["scores"]),
+                                "files": result["files"]})))
 
     return run_main(body)
 

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from jobs import console
 from jobs.common import (
     add_common_args,
     job_parser,
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
+        console.configure(args.verbose, cfg.output, "evaluate-images")
         print(json.dumps(run_in_task(evaluate, cfg, args, num_cpus=cfg.num_cpus)))
 
     return run_main(body)

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jobs import console
 from jobs.common import (
     add_common_args,
     job_parser,
@@ -54,6 +55,7 @@ from synth.config import require
 from synth.data.io import fingerprint, is_s3, join, read_bytes, read_table, write_bytes, write_table
 from synth.data.metadata import detect_metadata
 from synth.errors import ConfigError
+from synth.metrics.bands import verdict_lines, verdicts
 from synth.metrics.evaluate import evaluate as synth_evaluate
 from synth.store import COMPLETE, ModelStore, json_bytes
 
@@ -195,7 +197,8 @@ def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: st
     headline = ("quality", "column_shapes", "tstr_ratio", "dcr_ratio", "detection_auc")
     files = report.save(report_dir)
     return {"report": files["json"], "report_html": files["html"],
-            **{k: round(float(report.scores[k]), 4) for k in headline if k in report.scores}}
+            **{k: round(float(report.scores[k]), 4) for k in headline if k in report.scores},
+            "verdicts": verdicts(report.scores)}
 
 
 def sample(cfg: PipelineConfig, model_path: str, ray: Any | None) -> dict[str, Any]:
@@ -259,6 +262,7 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
                    "ray": ray is not None},
         lambda h: sample(cfg, model["path"], ray),
         lambda out: [out["check"], *out.get("parts", [])])  # a deleted part reruns it
+    stages.say_skipped()
     result = {**{k: model[k] for k in ("name", "version", "path")},
               **scores, **{k: synthetic[k] for k in ("synthetic", "rows")},
               "ran": ",".join(stages.ran) or "nothing (all stages done before)"}
@@ -267,6 +271,20 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
             raise ConfigError("--deploy needs Ray (Ray Serve): drop --no-ray")
         result.update(deploy(cfg))
     return result
+
+
+def summary_lines(result: dict[str, Any], log: Path | None = None) -> list[str]:
+    """What the pipeline prints at the end: where things are, then the verdicts."""
+    lines = [f"pipeline done; ran: {result['ran']}",
+             f"  model      {result['name']} v{result['version']} at {result['path']}",
+             f"  synthetic  {result['rows']} rows at {result['synthetic']}",
+             f"  report     {result.get('report_html', '-')}"]
+    if log is not None and not result["ran"].startswith("nothing"):
+        lines.append(f"  ray logs   {log} (--verbose shows them here)")
+    for key in ("endpoint", "try"):
+        if key in result:
+            lines.append(f"  {key:10s} {result[key]}")
+    return lines + verdict_lines(result.get("verdicts") or {})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -295,14 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
+        log = console.configure(args.verbose, cfg.output, "pipeline")
         if synthesizer_class(cfg.model).kind == "image":
             raise ConfigError(f"the pipeline is for tables; {cfg.model!r} is an image model "
                               "(use synth train / synth evaluate-images / synth sample)")
         on_cluster = bool(args.address or os.environ.get("RAY_ADDRESS"))
         result = run(cfg, None if args.no_ray else start_ray(args.address))
-        print("pipeline done:")
-        for key, value in result.items():
-            print(f"  {key:14s} {value}")
+        print("\n".join(summary_lines(result, log)), flush=True)
         if cfg.deploy and not on_cluster:
             from serving.launch import serve_until_interrupted
 

@@ -31,6 +31,13 @@ class Stages:
         self.log = log
         self.hash = ""
         self.ran: list[str] = []
+        self.skipped: list[str] = []  # not yet said
+
+    def say_skipped(self) -> None:
+        """One line for the stages skipped since the last one that ran."""
+        if self.skipped:
+            self.log(f"skipped (done before with the same config): {', '.join(self.skipped)}")
+            self.skipped = []
 
     def marker(self, stage: str) -> str:
         return join(self.run_dir, MARKERS, f"{stage}.json")
@@ -42,8 +49,10 @@ class Stages:
         self.hash = chain_hash(self.hash, stage, inputs)
         done = self._finished(stage, paths)
         if done is not None:
-            self.log(f"{stage:9s} skipped: done before with the same config ({self.hash})")
+            self.skipped.append(stage)
             return done
+        self.say_skipped()
+        self.log(f"{stage:9s} ...")
         start = time.perf_counter()
         outputs = fn(self.hash)
         seconds = round(time.perf_counter() - start, 1)

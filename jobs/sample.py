@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from jobs import console
 from jobs.common import (
     add_common_args,
     job_parser,
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
+        console.configure(args.verbose, console.parent_dir(cfg.output), "sample")
         if cfg.to_prefix:
             conditions = read_conditions(cfg.conditions)
             start_ray(args.address)  # Ray Data generates the files (also with --no-ray)

@@ -29,6 +29,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobs import console
 from jobs.common import (
     add_common_args,
     cpus_at_least,
@@ -239,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
+        console.configure(args.verbose, cfg.storage, "train")
         family = synthesizer_class(cfg.model)
         if family.kind == "image":
             print(json.dumps(train_images(cfg, args), default=str))

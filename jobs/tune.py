@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs import console
 from jobs.common import (
     add_common_args,
     cpus_at_least,
@@ -40,6 +41,7 @@ from jobs.common import (
 )
 from jobs.ray_train.trainer import storage
 from jobs.ray_train.worker import MODEL_DIR
+from jobs.ray_tune.progress import TrialProgress
 from jobs.ray_tune.space import param_space
 from jobs.ray_tune.trial import TrialSpec, trial
 from synth.api import load_synthesizer
@@ -141,7 +143,10 @@ def build_tuner(cfg: TuneJobConfig, train: Any, valid: Any) -> Any:
         tune_config=tune.TuneConfig(metric="objective", mode="max", num_samples=cfg.trials,
                                     scheduler=scheduler, search_alg=_search(cfg),
                                     time_budget_s=cfg.time_budget_s),
-        run_config=tune.RunConfig(name=cfg.run_name, storage_path=path, storage_filesystem=fs))
+        run_config=tune.RunConfig(
+            name=cfg.run_name, storage_path=path, storage_filesystem=fs,
+            verbose=None if console.verbose() else 0,
+            callbacks=[TrialProgress(cfg.trials, cfg.max_epochs)]))
 
 
 def _search(cfg: TuneJobConfig) -> Any:
@@ -243,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print_config(cfg)
             return
+        console.configure(args.verbose, cfg.storage, "tune")
         param_space(list(cfg.models), cfg.space, cfg.fixed)  # bad spaces fail before Ray
         workers = cfg.workers_per_trial > 1
         start_ray(args.address, num_cpus=local_cpus(cfg), dashboard=workers)

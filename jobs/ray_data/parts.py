@@ -183,7 +183,8 @@ def sample_to_prefix(cfg: Any, conditions: Any) -> dict[str, Any]:
         ds = ray.data.from_items([{"index": p.index} for p in missing],
                                  override_num_blocks=len(missing))
         done = ds.map_batches(FileWriter, batch_size=1,
-                              concurrency=min(cfg.concurrency, len(missing)),
+                              compute=ray.data.ActorPoolStrategy(
+                                  size=min(cfg.concurrency, len(missing))),
                               fn_constructor_kwargs={"spec": spec, "plan_ref": [ray.put(plan)]},
                               num_cpus=cfg.num_cpus, num_gpus=1 if cfg.use_gpu else 0)
         with tqdm(total=sum(p.rows for p in missing), unit="rows", desc="sample") as bar:

@@ -4,10 +4,11 @@ Tune trials made of Train workers, which differ only in their scaling, storage a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from jobs.ray_train.progress import epoch_progress
 from jobs.ray_train.worker import MODEL_DIR, WorkerConfig, train_loop_per_worker
 from synth.api import load_synthesizer
 from synth.data.io import filesystem, is_s3
@@ -57,8 +58,10 @@ def build_trainer(worker: WorkerConfig, dataset: Any, spec: TrainerSpec,
 
 def run_trainer(worker: WorkerConfig, dataset: Any, spec: TrainerSpec
                 ) -> tuple[SynthModel, Any]:
-    """Train to the end; returns (the finished model from the last checkpoint, the Result)."""
-    result = build_trainer(worker, dataset, spec).fit()
+    """Train to the end, with a bar of epochs on the driver; returns (the finished model from
+    the last checkpoint, the Result)."""
+    with epoch_progress("train") as board:
+        result = build_trainer(replace(worker, progress=board), dataset, spec).fit()
     with result.checkpoint.as_directory() as folder:
         fitted = load_synthesizer(str(Path(folder) / MODEL_DIR))
     return fitted, result

@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from jobs.ray_train.collective import Collective, digest, image_digest, param_digest
+from jobs.ray_train.progress import event
 from synth.api import synthesizer_class
 from synth.data.images import encode_png
 from synth.metrics.fidelity import column_shapes
@@ -44,6 +45,7 @@ class WorkerConfig:
     validation: pd.DataFrame | None = None  # tables: rows for early-stopping validation
     tuning: TuningTarget | None = None  # a Tune trial: scored every loop.score_every epochs
     with_model: bool = False  # every checkpoint carries the model directory (Tune trials)
+    progress: Any = None  # a progress.Board actor: rank 0 posts each epoch for the driver's bar
 
 
 def train_loop_per_worker(config: dict[str, Any]) -> None:
@@ -144,6 +146,8 @@ class TrainHooks(LoopHooks):
             print(f"[raysynth] epoch {session.epoch}/{self.cfg.loop.epochs} " + " ".join(
                 f"{k}={v:.4g}" for k, v in metrics.items()
                 if k != "epoch" and isinstance(v, int | float)), flush=True)
+        if self.rank == 0 and self.cfg.progress is not None:
+            self.cfg.progress.post.remote(event(metrics, session.epoch, self.cfg.loop.epochs))
         with tempfile.TemporaryDirectory() as folder:
             ckpt = self._checkpoint(session, folder, history, final) if checkpoint else None
             ray.train.report(metrics, checkpoint=ckpt)

@@ -15,7 +15,11 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding
 text-align:right}th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
 .grid{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0;border:1px solid #eee;padding:.4em}
 figcaption{font-size:.9em;font-weight:600}.note{color:#666;font-size:.9em}
-.key span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:middle}"""
+.key span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:middle}
+.band{display:inline-block;min-width:3.5em;text-align:center;border-radius:.3em;color:#fff;
+font-weight:600;padding:0 .4em}.band-good{background:#2e7d32}.band-fair{background:#ef8f00}
+.band-poor{background:#c62828}td.sentence{text-align:left}"""
+BAND_ORDER = ("good", "fair", "poor")
 
 
 def _fmt(v: Any) -> str:
@@ -150,6 +154,27 @@ def _utility_section(util: dict) -> str:
             + _table(rows, head))
 
 
+def _band(band: str) -> str:
+    safe = band if band in BAND_ORDER else "poor"
+    return f"<span class='band band-{safe}'>{escape(band)}</span>"
+
+
+def _verdict_section(verdicts: dict[str, dict[str, Any]]) -> str:
+    """The headline: the overall band (the weakest pillar's) and one row per pillar."""
+    if not verdicts:
+        return ""
+    worst = max((v["band"] for v in verdicts.values()),
+                key=lambda b: BAND_ORDER.index(b) if b in BAND_ORDER else len(BAND_ORDER))
+    rows = "".join(
+        f"<tr><td>{escape(pillar)}</td><td>{_band(v['band'])}</td><td>{escape(v['score'])}"
+        f"</td><td>{_fmt(v['value'])}</td><td class='sentence'>{escape(v['sentence'])}</td></tr>"
+        for pillar, v in verdicts.items())
+    return (f"<section data-section='verdicts'><h2>Verdict: {_band(worst)}</h2>"
+            "<p class='note'>Overall: the weakest pillar's band. Thresholds and their reasons: "
+            "synth/metrics/bands.py.</p><table><tr><th>pillar</th><th>band</th><th>score</th>"
+            f"<th>value</th><th>what it means</th></tr>{rows}</table></section>")
+
+
 def render(doc: dict[str, Any]) -> str:
     scores, details, settings = doc["scores"], doc["details"], doc["settings"]
     rows = [[k, v] for k, v in scores.items()]
@@ -158,7 +183,8 @@ def render(doc: dict[str, Any]) -> str:
              f"<p class='note'>rows: {escape(str(settings.get('rows')))}; fidelity on "
              f"{escape(str(settings.get('fidelity')))}; skipped: "
              f"{escape(str(settings.get('skipped') or 'nothing'))}</p>",
-             "<h2>Scores</h2>", _table(rows, ["metric", "value"])]
+             _verdict_section(doc.get("verdicts") or {}), "<h2>Scores</h2>",
+             _table(rows, ["metric", "value"])]
     if "fidelity" in details:
         parts += [_columns_section(details["fidelity"]), _pairs_section(details["fidelity"])]
     if "utility" in details:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from synth.data import io
+from synth.metrics.bands import bands, verdicts
 from synth.metrics.html import render
 from synth.version import __version__
 
@@ -56,9 +57,15 @@ class Report:
     details: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def bands(self) -> dict[str, str]:
+        """pillar -> "good" | "fair" | "poor" (synth.metrics.bands: thresholds and reasons)."""
+        return bands(self.scores)
+
     def to_dict(self) -> dict[str, Any]:
-        return plain({"scores": self.scores, "details": self.details,
-                       "settings": self.settings})
+        return plain({"bands": self.bands, "verdicts": verdicts(self.scores),
+                      "scores": self.scores, "details": self.details,
+                      "settings": self.settings})
 
     def summary(self) -> str:
         keys = [k for k in HEADLINE if k in self.scores]

@@ -2,17 +2,19 @@
 Data), completion markers with config hashes (an unchanged rerun does nothing, a changed
 config reruns its stage and those after it, a lost output is rebuilt), and the same pipeline
 submitted with `ray job submit --working-dir .` to a `ray start --head` on loopback, deployed
-to Ray Serve and called over HTTP."""
+to Ray Serve and called over HTTP (and a failing job through JobSubmissionClient)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 
 from jobs import pipeline
 from jobs.common import LOCAL_RAY_ENV, free_port
@@ -20,27 +22,58 @@ from synth.store import ModelStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# a JobSubmissionClient in a fresh interpreter (Ray reads the auth token at import, so the
+# client process gets the head's token): submit, wait, print the status and the logs' tail
+SUBMIT = """
+import json, sys, time
+from ray.job_submission import JobStatus, JobSubmissionClient
+address, entry, runtime_env = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+client = JobSubmissionClient(address)
+deadline = time.time() + 120
+while True:  # the head's job agent comes up a little after its HTTP server
+    try:
+        job = client.submit_job(entrypoint=entry, runtime_env=runtime_env)
+        break
+    except RuntimeError as exc:
+        if "No available agent" not in str(exc) or time.time() > deadline:
+            raise
+        time.sleep(2)
+deadline = time.time() + 300
+while time.time() < deadline:
+    status = client.get_job_status(job)
+    if status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED):
+        break
+    time.sleep(1)
+print("STATUS", status.value)
+print(client.get_job_logs(job)[-3000:])
+"""
+
 
 def _ran(capsys) -> tuple[list[str], dict[str, str]]:
-    """(stages that ran, the printed result) of the last pipeline call."""
-    lines = capsys.readouterr().out.splitlines()
-    result = dict(line.strip().split(None, 1) for line in lines[lines.index("pipeline done:")
-                                                                  + 1:] if line.strip())
-    ran = result["ran"].split(",") if not result["ran"].startswith("nothing") else []
-    return ran, result
+    """(stages that ran, what the summary says) of the last pipeline call."""
+    out = capsys.readouterr().out
+    ran = re.search(r"^pipeline done; ran: (.*)$", out, re.M).group(1)
+    model = re.search(r"^  model +(\S+) v(\d+) at (\S+)$", out, re.M)
+    result = {"ran": ran, "name": model.group(1), "version": model.group(2),
+              "path": model.group(3), "report_html": re.search(r"^  report +(\S+)$", out,
+                                                               re.M).group(1)}
+    result.update(re.findall(r"^  \w+ +(?:good|fair|poor) .*\((\w+) ([-0-9.]+)\)$", out, re.M))
+    return ([] if ran.startswith("nothing") else ran.split(",")), result
 
 
 def test_stages_run_once_and_rerun_only_what_changed(ray_local, adult_small, tmp_path, capsys):
     data = tmp_path / "adult.csv"
     adult_small.head(2000).to_csv(data, index=False)
     run = tmp_path / "run"
-    argv = ["--data", str(data), "--target", "income", "--model", "tvae", "--name", "adult",
-            "--output", str(run), "--rows", "3000", "params.epochs=1", "rows_per_file=1000"]
+    # a model that fits in one Ray task keeps the six runs quick (Ray Train: the job-submit test)
+    argv = ["--data", str(data), "--target", "income", "--model", "gaussian_copula", "--name",
+            "adult", "--output", str(run), "--rows", "3000", "rows_per_file=1000"]
     assert pipeline.main(argv) == 0
     ran, result = _ran(capsys)
     assert ran == ["prepare", "train", "evaluate", "register", "sample"]
     assert result["version"] == "1" and 0 < float(result["quality"]) <= 1
     assert (run / "evaluation" / "report.html").is_file() and "tstr_ratio" in result
+    assert result["report_html"] == str(run / "evaluation" / "report.html")
     assert len(pd.read_parquet(run / "prepared" / "holdout.parquet")) == 400
     synthetic = pd.read_parquet(run / "synthetic")
     assert len(synthetic) == 3000 and list(synthetic.columns) == list(adult_small.columns)
@@ -48,9 +81,10 @@ def test_stages_run_once_and_rerun_only_what_changed(ray_local, adult_small, tmp
     assert set(markers) == {"prepare", "train", "evaluate", "register", "sample"}
     assert len({m["config_hash"] for m in markers.values()}) == 5
     registered = run / "models" / "adult" / "1"
-    assert json.loads((registered / "training.json").read_text())["engine"] == "ray.train"
+    assert json.loads((registered / "training.json").read_text())["engine"] == "process"
     evaluation = json.loads((registered / "evaluation.json").read_text())
-    assert evaluation["quality"] == float(result["quality"])
+    assert evaluation["quality"] == pytest.approx(float(result["quality"]), abs=6e-4)
+    assert set(evaluation["verdicts"]) == {"fidelity", "utility", "privacy", "detection"}
     parts = {p.name: p.stat().st_mtime_ns for p in (run / "synthetic").iterdir()}
 
     assert pipeline.main(argv) == 0  # nothing changed: nothing runs, nothing is rewritten
@@ -70,12 +104,12 @@ def test_stages_run_once_and_rerun_only_what_changed(ray_local, adult_small, tmp
     assert pipeline.main(argv) == 0
     assert _ran(capsys)[0] == ["sample"] and len(pd.read_parquet(run / "synthetic")) == 5000
 
-    assert pipeline.main([*argv, "params.epochs=2"]) == 0  # a new model: train and after
+    assert pipeline.main([*argv, "params.quantiles=501"]) == 0  # a new model: train and after
     ran, result = _ran(capsys)
     assert ran == ["train", "evaluate", "register", "sample"] and result["version"] == "2"
 
     data.write_text(data.read_text().replace("Private", "private", 1))  # new data: everything
-    assert pipeline.main([*argv, "params.epochs=2"]) == 0
+    assert pipeline.main([*argv, "params.quantiles=501"]) == 0
     assert _ran(capsys)[0] == ["prepare", "train", "evaluate", "register", "sample"]
 
 
@@ -91,7 +125,8 @@ def test_bad_pipeline_input_fails_before_any_stage(tmp_path, capsys):
 
 def test_ray_job_submit_runs_the_pipeline_and_deploys_it(ray_head, adult_small, tmp_path):
     """`ray job submit --working-dir .` (the CLI, logs streamed, exit status checked) to a head
-    on 127.0.0.1 with token auth; the runtime_env only sets variables, installs nothing."""
+    on 127.0.0.1 with token auth, training on 2 DDP workers there; the runtime_env only sets
+    variables, installs nothing. Then a failing job through the Python SDK."""
     address, env = ray_head
     data = tmp_path / "adult.csv"
     adult_small.head(1500).to_csv(data, index=False)
@@ -103,25 +138,30 @@ def test_ray_job_submit_runs_the_pipeline_and_deploys_it(ray_head, adult_small, 
            "--working-dir", ".", "--runtime-env-json", runtime_env, "--",
            "python", "-m", "jobs.pipeline", "--data", str(data), "--target", "income",
            "--model", "tvae", "--name", "adult", "--output", str(tmp_path / "run"),
-           "--rows", "500", "params.epochs=1", "--deploy", f"port={port}",
+           "--rows", "500", "params.epochs=1", "num_workers=2", "--deploy", f"port={port}",
            f"serve.api_key_file={key_file}"]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     logs = out.stdout + out.stderr
     assert out.returncode == 0, logs[-4000:]
-    assert "pipeline done:" in logs and "succeeded" in logs  # the job's own output, streamed
+    assert "pipeline done; ran:" in logs and "succeeded" in logs  # the job's own output, streamed
     assert len(pd.read_parquet(tmp_path / "run" / "synthetic")) == 500
     url, key = f"http://127.0.0.1:{port}/v1/models/adult", {"X-API-Key": "pipeline-key"}
     assert httpx.get(url, timeout=30).status_code == 401
     info = httpx.get(url, timeout=30, headers=key).json()
     assert info["versions"] == [1]  # still served after the job
+    record = json.loads((tmp_path / "run/models/adult/1/training.json").read_text())
+    assert record["engine"] == "ray.train" and len(record["metrics"]["shard_rows"]) == 2
     rows = httpx.post(f"{url}/generate", json={"num_samples": 5, "seed": 7}, timeout=60,
                       headers=key)
     assert rows.status_code == 200 and len(rows.json()["rows"]) == 5
 
-    failing = [*cmd[:cmd.index("--")], "--", "python", "-m", "jobs.pipeline", "--data",
-               str(tmp_path / "missing.csv"), "--output", str(tmp_path / "r2")]
-    out = subprocess.run(failing, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode != 0 and "missing.csv" in out.stdout + out.stderr
+    # the Python SDK (JobSubmissionClient): a failing job is reported as FAILED, with its error
+    entry = f"python -m jobs.pipeline --data {tmp_path / 'missing.csv'} --output {tmp_path / 'r2'}"
+    sdk_env = {"working_dir": str(ROOT), "env_vars": dict(LOCAL_RAY_ENV),
+               "excludes": [".venv", ".git", "runs", "models", "*.egg-info"]}
+    out = subprocess.run([sys.executable, "-c", SUBMIT, address, entry, json.dumps(sdk_env)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert "STATUS FAILED" in out.stdout and "missing.csv" in out.stdout, out.stdout + out.stderr
 
 
 def test_a_run_directory_on_s3(ray_local, s3_bucket, adult_small, tmp_path, capsys):

@@ -1,6 +1,6 @@
 """Ray Train (DDP) training on real Adult rows: 2 CPU workers on a real local Ray, data and
-checkpoints on a moto S3 server; a node killed mid-run on a multi-node local cluster; a job
-submitted with JobSubmissionClient to a `ray start --head` on loopback."""
+checkpoints on a moto S3 server; a node killed mid-run on a multi-node local cluster. (Jobs
+submitted to a `ray start --head`: tests/integration/test_pipeline.py.)"""
 
 from __future__ import annotations
 
@@ -76,49 +76,6 @@ def test_a_killed_node_does_not_lose_the_run(rows, tmp_path):
     assert result["rc"] == 0 and result["epochs"] == 12
     assert result["resumed_from"] >= 1  # restored from a checkpoint, not from epoch 0
     assert result["sampled"] == 100
-
-
-SUBMIT = """
-import json, sys, time
-from ray.job_submission import JobStatus, JobSubmissionClient
-address, entry, runtime_env = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-client = JobSubmissionClient(address)
-deadline = time.time() + 120
-while True:  # the head's job agent comes up a little after its HTTP server
-    try:
-        job = client.submit_job(entrypoint=entry, runtime_env=runtime_env)
-        break
-    except RuntimeError as exc:
-        if "No available agent" not in str(exc) or time.time() > deadline:
-            raise
-        time.sleep(2)
-deadline = time.time() + 300
-while time.time() < deadline:
-    status = client.get_job_status(job)
-    if status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED):
-        break
-    time.sleep(1)
-print("STATUS", status.value)
-print(client.get_job_logs(job)[-3000:])
-"""
-
-
-def test_job_submission_to_a_ray_head(ray_head, rows, tmp_path):
-    """A client process (Ray reads the auth token at import, so the client gets a fresh
-    interpreter with the head's token) submits `python -m jobs.train` with JobSubmissionClient."""
-    address, env = ray_head
-    data = tmp_path / "rows.csv"
-    rows.to_csv(data, index=False)
-    entry = (f"{sys.executable} -m jobs.train --data {data} --model tvae --name adult "
-             f"--store {tmp_path / 'store'} num_workers=2 params.epochs=2 "
-             f"storage={tmp_path / 'runs'}")
-    runtime_env = {"working_dir": str(ROOT), "env_vars": dict(LOCAL_RAY_ENV),
-                   "excludes": [".venv", ".git", "runs", "models", "*.egg-info"]}
-    out = subprocess.run([sys.executable, "-c", SUBMIT, address, entry, json.dumps(runtime_env)],
-                         capture_output=True, text=True, env=env, timeout=600)
-    assert "STATUS SUCCEEDED" in out.stdout, out.stdout[-3000:] + out.stderr[-3000:]
-    model = synth.load_synthesizer("adult", store=str(tmp_path / "store"))
-    assert len(model.sample(20, seed=0)) == 20
 
 
 @pytest.mark.parametrize("family, params", [

@@ -59,6 +59,7 @@ def test_copies_of_the_training_rows_are_caught(split):
     assert r.scores["exact_copies"] == 1.0 and r.scores["dcr_ratio"] == 0.0
     assert r.scores["membership_recall"] == 1.0 and r.scores["membership_precision"] > 0.8
     assert r.scores["membership_auc"] > 0.8
+    assert r.bands == {"privacy": "poor"}  # a copy of the training rows: said plainly
     fresh = synth.evaluate(train, holdout, holdout=holdout.sample(frac=1, random_state=2),
                            metrics=("privacy",), **FAST)
     assert 0.5 < fresh.scores["dcr_ratio"] < 2.0 and fresh.scores["exact_copies"] < 0.02
@@ -180,6 +181,10 @@ def test_report_files_render_with_their_figures(copula_report, tmp_path):
     doc = json.loads(Path(paths["json"]).read_text())
     assert doc["scores"]["quality"] == pytest.approx(copula_report.scores["quality"])
     assert doc["settings"]["versions"]["raysynth"] == synth.__version__
+    assert doc["bands"] == copula_report.bands and set(doc["bands"]) == {
+        "fidelity", "utility", "privacy", "detection"}
+    assert set(doc["bands"].values()) <= {"good", "fair", "poor"}
+    assert doc["verdicts"]["fidelity"]["score"] == "quality"
     page = Figures()
     page.feed(Path(paths["html"]).read_text())
     kinds = [f["data-figure"] for f in page.figures]
@@ -187,4 +192,30 @@ def test_report_files_render_with_their_figures(copula_report, tmp_path):
     assert columns == set(doc["details"]["fidelity"]["column_shapes"])
     for kind in ("pair-heatmap", "detection-importance", "privacy-dcr"):
         assert kinds.count(kind) == 1
+    html = Path(paths["html"]).read_text()
+    assert "data-section='verdicts'" in html
+    assert all(f"band-{band}'>{band}</span>" in html for band in doc["bands"].values())
     assert page.svgs == len(page.figures) and page.rects > 500
+
+
+@pytest.mark.parametrize("scores, expected", [
+    ({"quality": 0.93, "tstr_ratio": 0.96, "dcr_ratio": 1.1, "detection_auc": 0.58},
+     {"fidelity": "good", "utility": "good", "privacy": "good", "detection": "good"}),
+    ({"quality": 0.85, "tstr_ratio": 0.85, "dcr_ratio": 0.8, "detection_auc": 0.7},
+     {"fidelity": "fair", "utility": "fair", "privacy": "fair", "detection": "fair"}),
+    ({"quality": 0.78, "tstr_ratio": 0.55, "dcr_ratio": 0.2, "detection_auc": 0.999},
+     {"fidelity": "poor", "utility": "poor", "privacy": "poor", "detection": "poor"}),
+    # exact copies beyond the holdout's own rate, or a strong membership attack: at most fair
+    ({"dcr_ratio": 1.0, "exact_copies": 0.05, "exact_copies_holdout": 0.01}, {"privacy": "fair"}),
+    ({"dcr_ratio": 1.0, "membership_auc": 0.7}, {"privacy": "fair"}),
+    ({"quality": 0.95, "tstr_ratio": None, "detection_auc": float("nan")}, {"fidelity": "good"}),
+])
+def test_bands_follow_their_documented_thresholds(scores, expected):
+    from synth.metrics.bands import overall, verdict_lines, verdicts
+
+    found = verdicts(scores)
+    assert {k: v["band"] for k, v in found.items()} == expected
+    worst = max(expected.values(), key=("good", "fair", "poor").index)
+    assert overall(found) == worst
+    lines = verdict_lines(found)
+    assert lines[0].startswith(f"verdict: {worst}") and len(lines) == 1 + len(expected)
