@@ -17,13 +17,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import json
 import sys
 
 import synth
 from jobs.common import run_main
+from synth.data.io import join, read_bytes
 from synth.data.transformer import TransformerParams
+from synth.metrics.bands import bands
 from synth.store import ModelStore
 
+RECENT = 5  # versions described per model by `synth models`
 COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "evaluate": "jobs.evaluate",
             "evaluate-images": "jobs.evaluate_images", "tune": "jobs.tune",
             "pipeline": "jobs.pipeline", "serve": "jobs.serve"}
@@ -47,8 +51,38 @@ def models_main(argv: list[str]) -> int:
     names = store.names()
     print(f"stored models in {store.root}:" + ("" if names else " (none)"))
     for name in names:
-        print(f"  {name}: versions {store.versions(name)}")
+        versions = store.versions(name)
+        print(f"  {name}: versions {versions}")
+        for version in versions[-RECENT:]:
+            print("    " + version_line(version, store.resolve(name, version)))
     return 0
+
+
+def version_line(version: int, path: str) -> str:
+    """`v3  argn  quality 0.974 good  ε 2.0` from a version's metadata files (no weights
+    read): the family, the quality its registration measured and its band (the pipeline's
+    evaluation, else the train job's summary), and ε when it trained with differential
+    privacy."""
+    doc = {name: _json(join(path, name)) for name in (
+        "config.json", "evaluation.json", "training.json")}
+    family = (doc["config.json"] or {}).get("synthesizer", "?")
+    scores = doc["evaluation.json"] or (doc["training.json"] or {}).get("evaluation") or {}
+    parts = [f"v{version}", f"{family:16s}"]
+    quality = scores.get("quality")
+    if isinstance(quality, int | float):
+        parts.append(f"quality {quality:.3f} {bands({'quality': quality})['fidelity']}")
+    epsilon = ((doc["training.json"] or {}).get("dp") or {}).get("epsilon")
+    if isinstance(epsilon, int | float):
+        parts.append(f"\u03b5 {epsilon:g}")
+    return "  ".join(parts)
+
+
+def _json(path: str) -> dict | None:
+    try:
+        doc = json.loads(read_bytes(path))
+    except (FileNotFoundError, ValueError, OSError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -223,11 +223,10 @@ def deploy(cfg: PipelineConfig) -> dict[str, Any]:
 
     settings = {"store": cfg.store_root, **cfg.serve}
     launch.deploy(settings, cfg.host, cfg.port)
-    info = launch.wait_for_model(cfg.host, cfg.port, cfg.name, launch.client_key(settings))
-    url = f"{launch.local_url(cfg.host, cfg.port)}/v1/models/{cfg.name}"
+    key = launch.client_key(settings)
+    info = launch.wait_for_model(cfg.host, cfg.port, cfg.name, key)
     return {"endpoint": f"http://{cfg.host}:{cfg.port}", "served_versions": info["versions"],
-            "try": f"curl -s -X POST {url}/generate -H 'content-type: application/json' "
-                   "-d '{\"num_samples\": 5, \"seed\": 7}'"}
+            "try": launch.try_line(cfg.host, cfg.port, key is not None, cfg.name)}
 
 
 def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any]:

@@ -11,10 +11,12 @@ it refuses to start: auth fails closed (README, "Security")."""
 from __future__ import annotations
 
 import argparse
+import os
 
+from jobs import console
 from jobs.common import job_parser, parse_overrides, run_main, start_ray
 from serving.app import build_app
-from serving.launch import deploy, serve_until_interrupted
+from serving.launch import client_key, deploy, local_url, serve_until_interrupted, try_line
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
                     help="HTTP host (default loopback; 0.0.0.0 to listen on every interface)")
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--address", help="Ray cluster address (default: a local Ray)")
+    ap.add_argument("--verbose", action="store_true", help="show Ray's own logs (default: in "
+                    "runs/_logs/serve.log)")
     ap.add_argument("settings", nargs="*", metavar="key=value",
                     help="ServeSettings: max_num_samples, chunk_rows, pins.NAME, refresh_s ...")
     return ap
@@ -37,11 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.store:
             settings["store"] = args.store
         build_app(settings)  # checks the settings before Ray starts
+        local = not (args.address or os.environ.get("RAY_ADDRESS"))
+        console.configure(args.verbose, None, "serve")  # runs/_logs/serve.log
         start_ray(args.address)
         deploy(settings, args.host, args.port)
-        print(f"serving on http://{args.host}:{args.port} (docs at /docs); Ctrl-C stops",
+        url = local_url(args.host, args.port)
+        print(f"serving on {url} (API docs: {url}/docs); Ctrl-C stops", flush=True)
+        print("try: " + try_line(args.host, args.port, client_key(settings) is not None),
               flush=True)
-        serve_until_interrupted()
+        serve_until_interrupted(local)
 
     return run_main(body)
 

@@ -60,13 +60,35 @@ def wait_for_model(host: str, port: int, name: str, key: str | None = None,
         time.sleep(1)
 
 
-def serve_until_interrupted() -> None:
-    """A local Ray ends with this process: keep it (and the endpoint) up until Ctrl-C."""
+def try_line(host: str, port: int, keyed: bool, name: str = "NAME") -> str:
+    """A curl command that works against the app (the key from $RAYSYNTH_API_KEY, never the
+    key itself)."""
+    key = ' -H "X-API-Key: $RAYSYNTH_API_KEY"' if keyed else ""
+    return (f"curl -s -X POST {local_url(host, port)}/v1/models/{name}/generate{key} "
+            "-H 'content-type: application/json' -d '{\"num_samples\": 5, \"seed\": 7}'")
+
+
+def serve_until_interrupted(local: bool = True) -> None:
+    """Keep the endpoint up until Ctrl-C (or SIGTERM). A local Ray ends with this process:
+    `ray.shutdown()` stops it and Serve with it at once (asking Serve to shut down first would
+    wait on processes that the same Ctrl-C, sent to the process group, may already have
+    ended). On a cluster the app is taken down with serve.shutdown()."""
+    import signal
+
+    import ray
     from ray import serve
 
-    print("serving; Ctrl-C stops", flush=True)
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        serve.shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+        print("stopping ...", flush=True)
+        if local:
+            ray.shutdown()
+        else:
+            serve.shutdown()

@@ -71,7 +71,7 @@ def test_dry_run_prints_resolved_config_and_rejects_unknown_keys(small_csv):
     assert bad.returncode == 2 and "unknown job config parameter 'epochz'" in bad.stderr
 
 
-@pytest.mark.parametrize("args, message", [
+MISTAKES = [
     (["train", "--no-ray", "--data", "missing.csv", "--output", "x"], "does not exist"),
     (["sample", "--no-ray", "--model", "/nonexistent/model", "--rows", "5", "--output", "o.csv"],
      "not found"),
@@ -80,11 +80,34 @@ def test_dry_run_prints_resolved_config_and_rejects_unknown_keys(small_csv):
     (["evaluate", "--no-ray", "--real", "data/adult_test.csv.gz", "--synthetic",
       "data/credit_data.parquet", "--output", "x"], "does not have the real data's columns"),
     (["evaluate", "--real", "data/adult_test.csv.gz", "--output", "x"], "synthetic is required"),
-])
-def test_user_mistakes_are_one_clear_line(args, message, tmp_path):
-    out = run(*args, check=False, cwd=ROOT)
-    assert out.returncode == 2, out.stderr
-    assert message in out.stderr and "Traceback" not in out.stderr
+]
+# every mistake through `synth`'s own entry point in one fresh interpreter (an interpreter per
+# case cost 3 s each): exit status and stderr of each
+EACH = """
+import contextlib, io, json, sys
+from jobs import cli
+out = []
+for args in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            rc = cli.main(args)
+        except SystemExit as exc:
+            rc = exc.code
+    out.append([rc, err.getvalue()])
+print(json.dumps(out))
+"""
+
+
+def test_user_mistakes_are_one_clear_line():
+    env = {**os.environ, **LOCAL_RAY_ENV, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", EACH, json.dumps([a for a, _ in MISTAKES])],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for (args, message), (rc, err) in zip(MISTAKES, json.loads(done.stdout.splitlines()[-1]),
+                                          strict=True):
+        assert rc == 2 and message in err and "Traceback" not in err, (args, rc, err)
+    assert not (ROOT / "x").exists() and not (ROOT / "_logs").exists()  # nothing left behind
 
 
 def test_pipeline_on_a_real_local_ray(small_csv, tmp_path):
