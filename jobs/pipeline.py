@@ -186,7 +186,7 @@ def _registered(store: ModelStore, name: str, digest: str) -> int | None:
 
 
 def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: str | None,
-             seed: int) -> dict[str, Any]:
+             seed: int, data: str = "") -> dict[str, Any]:
     """The full evaluation (synth.evaluate) of as many fresh rows as the training set has,
     against the training rows and the holdout; report.json + report.html in report_dir."""
     real, holdout = read_table(paths["train"]), read_table(paths["holdout"])
@@ -194,6 +194,7 @@ def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: st
     synthetic = model.sample(len(real), seed=seed + 1)
     report = synth_evaluate(real, synthetic, metadata=model.metadata, target=target,
                             holdout=holdout, seed=seed)
+    report.settings["subject"] = {"model": f"{model.name} ({model_path})", "data": data}
     headline = ("quality", "column_shapes", "tstr_ratio", "dcr_ratio", "detection_auc")
     files = report.save(report_dir)
     return {"report": files["json"], "report_html": files["html"],
@@ -251,7 +252,7 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
     scores = stages.run(
         "evaluate", {"target": cfg.target, "seed": cfg.seed},
         lambda h: task(evaluate, trained["model"], paths, join(cfg.output, "evaluation"),
-                       cfg.target, cfg.seed), lambda out: [out["report"]])
+                       cfg.target, cfg.seed, cfg.data), lambda out: [out["report"]])
     model = stages.run(
         "register", {"name": cfg.name, "store": cfg.store_root},
         lambda h: task(register, cfg, trained["model"], scores),

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from tqdm.auto import tqdm
 
 from jobs.ray_data.read import read
 from synth.data.metadata import Metadata, detect_metadata
@@ -45,15 +46,18 @@ def _tagged(ds: Any, role: str, fn: Callable[[pa.Table], Any], merge: Callable[[
 
 
 def stream_merge(parts: dict[str, tuple[Any, Callable[[pa.Table], Any]]], batch_rows: int,
-                 merge: Callable[[Any, Any], Any]) -> dict[str, Any]:
+                 merge: Callable[[Any, Any], Any], desc: str = "evaluate") -> dict[str, Any]:
     """One streaming execution over all data sets ({role: (dataset, fn)}); the partials come
-    back one at a time and are merged per role, so the driver holds one partial per role."""
+    back one at a time and are merged per role, so the driver holds one partial per role.
+    A progress bar counts the blocks merged."""
     mapped = [_tagged(ds, role, fn, merge, batch_rows) for role, (ds, fn) in parts.items()]
     union = mapped[0].union(*mapped[1:]) if len(mapped) > 1 else mapped[0]
     total: dict[str, Any] = {}
-    for batch in union.iter_batches(batch_size=1, batch_format="numpy"):
-        for role, part in zip(batch["role"], batch["partial"], strict=True):
-            total[role] = part if role not in total else merge(total[role], part)
+    with tqdm(desc=desc, unit="block", dynamic_ncols=True) as bar:
+        for batch in union.iter_batches(batch_size=1, batch_format="numpy"):
+            for role, part in zip(batch["role"], batch["partial"], strict=True):
+                total[role] = part if role not in total else merge(total[role], part)
+            bar.update(len(batch["role"]))
     return total
 
 
@@ -78,7 +82,7 @@ def first_pass(sets: dict[str, Any], md: Metadata, need: int, seed: int, fidelit
         return FirstPass(sc, rs.merge_samples(a.sample, b.sample, need))
 
     return stream_merge({role: (ds, make(role)) for role, ds in sets.items()}, batch_rows,
-                        merge)
+                        merge, "evaluate pass 1/2 (ranges, samples)")
 
 
 def second_pass(sets: dict[str, Any], md: Metadata, plan: cnt.Plan, batch_rows: int
@@ -87,7 +91,7 @@ def second_pass(sets: dict[str, Any], md: Metadata, plan: cnt.Plan, batch_rows: 
         return lambda batch: cnt.count(batch, md, plan, role)
 
     parts = {role: (sets[role], make(role)) for role in ("real", "synthetic")}
-    return stream_merge(parts, batch_rows, cnt.merge_counts)
+    return stream_merge(parts, batch_rows, cnt.merge_counts, "evaluate pass 2/2 (counts)")
 
 
 def _datasets(cfg: Any) -> dict[str, Any]:

@@ -115,6 +115,7 @@ def pair_details(plan: Plan, real: Counts, synthetic: Counts,
             tv = contingency_tv(real.tables[(a, b)], synthetic.tables[(a, b)])
             v = cramers_v(real.tables[(a, b)], plan.width(b))
             entry = {"metric": "ContingencySimilarity", "real_association": v,
+                     "synthetic_association": cramers_v(synthetic.tables[(a, b)], plan.width(b)),
                      "score": 1.0 - tv, "related": bool(v > thresholds[1])}
             if np.isnan(v):
                 entry["score"] = float("nan")

@@ -100,36 +100,64 @@ def _columns_section(fid: dict) -> str:
     figs = []
     for name, dist in fid.get("distributions", {}).items():
         score = fid["column_shapes"].get(name, {}).get("score")
-        if dist["type"] == "continuous":
-            edges = dist["edges"]
-            labels = [f"{e:.4g}" for e in edges[:-1]] if edges else []
-        else:
-            labels = dist["labels"]
-        svg = bars(dist["real"], dist["synthetic"], labels)
-        figs.append(_figure("column", f"{name} (shape score {_fmt(score)})", svg, column=name))
+        figs.append(_figure("column", f"{name} (shape score {_fmt(score)})",
+                            _distribution_svg(dist), column=name))
     return "<h2>Columns</h2>" + _key() + f'<div class="grid">{"".join(figs)}</div>'
 
 
 def _pairs_section(fid: dict) -> str:
+    """Three lower-triangle heatmaps: how strongly each pair is related in the real data, in
+    the synthetic data (|Pearson r| for two continuous columns, Cramér's V otherwise), and how
+    far apart the two are."""
     names = list(fid.get("distributions", {}))
-    diff = {}
+    real, synthetic, diff = {}, {}, {}
     for key, d in fid.get("column_pair_trends", {}).items():
         a, b = key.split(" | ", 1)
-        if d.get("score") is not None:
-            diff[(a, b)] = 2 * (1 - d["score"]) if d["metric"] == "CorrelationSimilarity" \
-                else 1 - d["score"]
-    cap = ("Pair trend difference: |Δ Pearson r| / 2 scaled to 0..1 for two continuous columns, "
-           "total variation of the contingency tables otherwise (darker = further apart)")
-    return "<h2>Column pairs</h2>" + _figure("pair-heatmap", cap, heatmap(names, diff))
+        if d.get("score") is None:
+            continue
+        if d["metric"] == "CorrelationSimilarity":
+            diff[(a, b)] = 2 * (1 - d["score"])
+            real[(a, b)], synthetic[(a, b)] = abs(d["real"]), abs(d["synthetic"])
+        else:
+            diff[(a, b)] = 1 - d["score"]
+            real[(a, b)] = d.get("real_association")
+            synthetic[(a, b)] = d.get("synthetic_association")
+    cap = ("Difference: |Δ Pearson r| / 2 scaled to 0..1 for two continuous columns, total "
+           "variation of the contingency tables otherwise (darker = further apart)")
+    strength = "Pair strength in the {} data: |Pearson r| or Cramér's V (darker = stronger)"
+    figs = [_figure("pair-real", strength.format("real"), heatmap(names, _known(real))),
+            _figure("pair-synthetic", strength.format("synthetic"),
+                    heatmap(names, _known(synthetic))),
+            _figure("pair-heatmap", cap, heatmap(names, diff))]
+    return "<h2>Column pairs</h2>" + f'<div class="grid">{"".join(figs)}</div>'
 
 
-def _detection_section(det: dict) -> str:
+def _known(values: dict[tuple[str, str], Any]) -> dict[tuple[str, str], float]:
+    return {k: float(v) for k, v in values.items()
+            if isinstance(v, int | float) and v == v}
+
+
+def _detection_section(det: dict, fid: dict) -> str:
     imp = det.get("importance", {})
     names = list(imp)[:20]
     svg = bars([imp[n] for n in names], None, names)
-    return ("<h2>Detection: where synthetic rows give themselves away</h2>" + _figure(
+    parts = ["<h2>Detection: where synthetic rows give themselves away</h2>", _figure(
         "detection-importance", "Share of the detector's AUC lost when a column is shuffled",
-        svg))
+        svg)]
+    dists = fid.get("distributions", {})
+    worst = max((n for n in names if n in dists), key=lambda n: imp[n] or 0, default=None)
+    if worst is not None:  # the column the detector leans on most, real vs synthetic
+        parts.append(_figure("detection-worst", f"{worst}: the detector's most telling column",
+                             _distribution_svg(dists[worst]), column=worst))
+    return parts[0] + f'<div class="grid">{"".join(parts[1:])}</div>'
+
+
+def _distribution_svg(dist: dict) -> str:
+    if dist["type"] == "continuous":
+        labels = [f"{e:.4g}" for e in dist["edges"][:-1]] if dist["edges"] else []
+    else:
+        labels = dist["labels"]
+    return bars(dist["real"], dist["synthetic"], labels)
 
 
 def _privacy_section(priv: dict) -> str:
@@ -145,13 +173,18 @@ def _privacy_section(priv: dict) -> str:
 
 
 def _utility_section(util: dict) -> str:
-    rows = []
+    rows, names, real, synthetic = [], [], [], []
+    key = util.get("primary")
     for name, d in util.get("evaluators", {}).items():
-        key = util["primary"]
         rows.append([name, d["trtr"][key], d["tstr"][key], d["ratio"]])
-    head = ["evaluator", f"train real ({util.get('primary')})", "train synthetic", "ratio"]
+        names.append(name)
+        real.append(d["trtr"][key])
+        synthetic.append(d["tstr"][key])
+    head = ["evaluator", f"train real ({key})", "train synthetic", "ratio"]
+    cap = (f"{key} on real holdout rows of a model trained on real rows (blue) and on "
+           "synthetic rows (orange), per evaluator")
     return (f"<h2>Utility (target {escape(str(util.get('target')))}, {util.get('task')})</h2>"
-            + _table(rows, head))
+            + _figure("utility-tstr", cap, bars(real, synthetic, names)) + _table(rows, head))
 
 
 def _band(band: str) -> str:
@@ -175,22 +208,51 @@ def _verdict_section(verdicts: dict[str, dict[str, Any]]) -> str:
             f"<th>value</th><th>what it means</th></tr>{rows}</table></section>")
 
 
+PILLARS = {"fidelity": ("quality", "column_", "missing_", "wasserstein"),
+           "utility": ("tstr", "trtr"), "privacy": ("dcr", "exact_copies", "nndr", "membership"),
+           "detection": ("detection",)}
+
+
+def _pillar(key: str) -> str:
+    return next((p for p, prefixes in PILLARS.items() if key.startswith(prefixes)), "other")
+
+
+def _scores_section(scores: dict[str, Any], verdicts: dict[str, dict[str, Any]]) -> str:
+    """The scores grouped by pillar, each under its band and sentence."""
+    groups: dict[str, list[list[Any]]] = {}
+    for k, v in scores.items():
+        groups.setdefault(_pillar(k), []).append([k, v])
+    parts = ["<h2>Scores by pillar</h2>"]
+    for pillar in (*PILLARS, "other"):
+        if pillar not in groups:
+            continue
+        v = verdicts.get(pillar)
+        head = f"<h3>{escape(pillar)} {_band(v['band']) if v else ''}</h3>"
+        note = f"<p class='note'>{escape(v['sentence'])}</p>" if v else ""
+        parts.append(f"<section data-pillar='{pillar}'>{head}{note}"
+                     f"{_table(groups[pillar], ['metric', 'value'])}</section>")
+    return "".join(parts)
+
+
 def render(doc: dict[str, Any]) -> str:
     scores, details, settings = doc["scores"], doc["details"], doc["settings"]
-    rows = [[k, v] for k, v in scores.items()]
+    subject = settings.get("subject") or {}
+    about = "; ".join(f"{escape(str(k))}: {escape(str(v))}" for k, v in subject.items())
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>raysynth evaluation"
              f"</title><style>{CSS}</style></head><body><h1>raysynth evaluation report</h1>",
-             f"<p class='note'>rows: {escape(str(settings.get('rows')))}; fidelity on "
+             f"<p data-section='subject'>{about}</p>" if about else "",
+             f"<p class='note'>target: {escape(str(settings.get('target')))}; rows: "
+             f"{escape(str(settings.get('rows')))}; fidelity on "
              f"{escape(str(settings.get('fidelity')))}; skipped: "
              f"{escape(str(settings.get('skipped') or 'nothing'))}</p>",
-             _verdict_section(doc.get("verdicts") or {}), "<h2>Scores</h2>",
-             _table(rows, ["metric", "value"])]
+             _verdict_section(doc.get("verdicts") or {}),
+             _scores_section(scores, doc.get("verdicts") or {})]
     if "fidelity" in details:
         parts += [_columns_section(details["fidelity"]), _pairs_section(details["fidelity"])]
     if "utility" in details:
         parts.append(_utility_section(details["utility"]))
     if "detection" in details:
-        parts.append(_detection_section(details["detection"]))
+        parts.append(_detection_section(details["detection"], details.get("fidelity", {})))
     if "privacy" in details:
         parts.append(_privacy_section(details["privacy"]))
     if "wasserstein" in details:

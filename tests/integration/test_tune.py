@@ -1,5 +1,5 @@
-"""Ray Tune search on real Adult rows with a real local Ray: ASHA stops weak trials, the best
-model is registered and loads, the results table is written, an interrupted (here: finished)
+"""Ray Tune search on real Adult rows with a real local Ray: the best model is registered and
+loads, the results table is written, an interrupted (here: finished)
 search restores with Tuner.restore instead of starting over, and so does one killed mid-way;
 trials of Ray Train workers report through Tune and ASHA stops them (and their Train runs);
 bad searches fail before Ray."""
@@ -23,23 +23,22 @@ from jobs import tune
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_tiny_search_stops_trials_registers_the_best_and_resumes(ray_local, adult_small,
-                                                                   tmp_path, capsys):
+def test_a_tiny_search_registers_the_best_and_resumes(ray_local, adult_small, tmp_path,
+                                                      capsys):
+    """In-process trials (FIFO: ASHA's stopping is asserted by the Train-worker search below,
+    whose decisions do not hang on the order in which concurrent trials report)."""
     data = tmp_path / "adult.csv"
     adult_small.head(1500).to_csv(data, index=False)
     store = str(tmp_path / "store")
     argv = ["--data", str(data), "--models", "tvae", "--name", "best", "--store", store,
-            "trials=6", "max_epochs=4", "report_every=1", "reduction_factor=2",
+            "trials=4", "max_epochs=2", "report_every=1", "scheduler=fifo",
             f"storage={tmp_path / 'tune'}", "run_name=t1", "fixed.tvae.batch_size=500",
-            "validation_rows=300",
-            # one trial at a time (5 of the session's 8 CPUs each): ASHA's decisions depend on
-            # the order results arrive, so the seeded trials must arrive in a fixed order
-            "cpus_per_trial=5"]
+            "validation_rows=300"]
     assert tune.main(argv) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert out["trials"] == 6 and out["version"] == 1 and 0 < out["best_objective"] <= 1
+    assert out["trials"] == 4 and out["version"] == 1 and 0 < out["best_objective"] <= 1
     table = pd.read_csv(tmp_path / "tune" / "t1" / "results.csv")
-    assert len(table) == 6 and table["epoch"].min() < 4 == table["epoch"].max()  # ASHA
+    assert len(table) == 4 and (table["epoch"] == 2).all()
     assert {"config/tvae/lr", "objective", "quality"} <= set(table.columns)
     record = json.loads((tmp_path / "store" / "best" / "1" / "training.json").read_text())
     assert record["engine"] == "ray.tune" and record["scores"]["objective"] == pytest.approx(
@@ -47,7 +46,7 @@ def test_a_tiny_search_stops_trials_registers_the_best_and_resumes(ray_local, ad
     assert len(synth.load_synthesizer("best", store=store).sample(10, seed=0)) == 10
     assert tune.main([*argv, "resume=true"]) == 0  # restored: the finished trials stay
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert again["trials"] == 6 and again["version"] == 2
+    assert again["trials"] == 4 and again["version"] == 2
     assert again["best_objective"] == out["best_objective"]
 
 
@@ -155,7 +154,7 @@ def test_asha_stops_trials_of_ray_train_workers_and_frees_them(adult, tmp_path):
     2.01 CPUs fit at once; the 4th and 5th can only start once a stopped trial's 2 CPUs are
     given back, so a leak would hang them; the best model is registered."""
     data = tmp_path / "adult.csv"
-    adult.head(1500).to_csv(data, index=False)
+    adult.head(3000).to_csv(data, index=False)  # epochs long enough for a stop to land
     argv = ["--data", str(data), "--models", "tvae", "--name", "asha", "--store",
             str(tmp_path / "store"), "trials=5", "max_epochs=4", "report_every=1",
             "reduction_factor=2", "workers_per_trial=2", "num_cpus=8",

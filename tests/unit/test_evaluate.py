@@ -190,10 +190,19 @@ def test_report_files_render_with_their_figures(copula_report, tmp_path):
     kinds = [f["data-figure"] for f in page.figures]
     columns = {f.get("data-column") for f in page.figures if f["data-figure"] == "column"}
     assert columns == set(doc["details"]["fidelity"]["column_shapes"])
-    for kind in ("pair-heatmap", "detection-importance", "privacy-dcr"):
-        assert kinds.count(kind) == 1
+    for kind in ("pair-heatmap", "pair-real", "pair-synthetic", "detection-importance",
+                 "detection-worst", "privacy-dcr", "utility-tstr"):
+        assert kinds.count(kind) == 1, kind
+    worst = next(f for f in page.figures if f["data-figure"] == "detection-worst")
+    importance = doc["details"]["detection"]["importance"]
+    assert worst["data-column"] == max(importance, key=lambda c: importance[c] or 0)
     html = Path(paths["html"]).read_text()
     assert "data-section='verdicts'" in html
+    for pillar in doc["bands"]:  # every score under its pillar's band
+        assert f"<section data-pillar='{pillar}'><h3>{pillar} <span class='band" in html
+    pairs = doc["details"]["fidelity"]["column_pair_trends"]
+    assert all(0 <= d["synthetic_association"] <= 1 for d in pairs.values()
+               if d["metric"] == "ContingencySimilarity" and d["score"] == d["score"])
     assert all(f"band-{band}'>{band}</span>" in html for band in doc["bands"].values())
     assert page.svgs == len(page.figures) and page.rects > 500
 
