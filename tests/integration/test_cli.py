@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,39 +37,43 @@ def small_csv(tmp_path_factory, adult_small) -> Path:
 
 
 def test_help_is_there_for_newcomers():
-    out = run("--help")
-    assert "synth train" in out.stdout and "synth sample" in out.stdout
-    assert "synth evaluate" in out.stdout
-    assert "--conditions" in run("sample", "--help").stdout
+    (rc, top, _), (rc2, sample, _) = run_many(["--help"], ["sample", "--help"])
+    assert rc == rc2 == 0
+    assert "synth train" in top and "synth sample" in top and "synth evaluate" in top
+    assert "--conditions" in sample
 
 
 def test_train_sample_models(small_csv, tmp_path):
-    model_dir = tmp_path / "model"
-    run("train", "--no-ray", "--data", str(small_csv), "--model", "ctgan", "--epochs", "2",
-        "--output", str(model_dir), "--store", str(tmp_path / "store"), "--name", "adult")
+    model_dir, store = tmp_path / "model", str(tmp_path / "store")
+    out_file, per_row = tmp_path / "female.parquet", tmp_path / "conditions.csv"
+    pd.DataFrame({"income": [">50K"] * 3 + ["<=50K"] * 2}).to_csv(per_row, index=False)
+    results = run_many(
+        ["train", "--no-ray", "--data", str(small_csv), "--model", "ctgan", "--epochs", "2",
+         "--output", str(model_dir), "--store", store, "--name", "adult"],
+        ["sample", "--no-ray", "--model", str(model_dir), "--rows", "300", "--seed", "3",
+         "--output", str(out_file), "--conditions", '{"sex": "Female"}'],
+        ["sample", "--no-ray", "--model", "adult", "--store", store, "--output",
+         str(tmp_path / "rows.csv"), "--conditions", str(per_row)],
+        ["models", "--store", store], ["models", "--params", "ctgan"])
+    assert [rc for rc, _, _ in results] == [0] * 5, results
     assert (model_dir / "_COMPLETE").exists()
-    out_file = tmp_path / "female.parquet"
-    run("sample", "--no-ray", "--model", str(model_dir), "--rows", "300", "--seed", "3",
-        "--output", str(out_file), "--conditions", '{"sex": "Female"}')
     df = pd.read_parquet(out_file)
     assert len(df) == 300 and (df["sex"] == "Female").all()
-    per_row = tmp_path / "conditions.csv"
-    pd.DataFrame({"income": [">50K"] * 3 + ["<=50K"] * 2}).to_csv(per_row, index=False)
-    run("sample", "--no-ray", "--model", "adult", "--store", str(tmp_path / "store"),
-        "--output", str(tmp_path / "rows.csv"), "--conditions", str(per_row))
     assert pd.read_csv(tmp_path / "rows.csv")["income"].tolist() == [">50K"] * 3 + ["<=50K"] * 2
-    listing = run("models", "--store", str(tmp_path / "store")).stdout
-    assert "ctgan" in listing and "adult: versions [1]" in listing
-    assert "pac = 10" in run("models", "--params", "ctgan").stdout
+    listing = results[3][1]
+    assert "adult: versions [1]" in listing
+    assert re.search(r"^    v1  ctgan$", listing, re.M)  # --no-ray: no evaluation recorded
+    assert "pac = 10" in results[4][1]
 
 
 def test_dry_run_prints_resolved_config_and_rejects_unknown_keys(small_csv):
-    out = run("train", "--data", str(small_csv), "--output", "x", "--dry-run", "params.epochs=7",
-              "--config", str(ROOT / "configs/adult_ctgan.yaml"))
-    cfg = json.loads(out.stdout)
-    assert cfg["params"]["epochs"] == 7 and cfg["params"]["batch_size"] == 500
-    bad = run("train", "--data", str(small_csv), "--output", "x", "epochz=3", check=False)
-    assert bad.returncode == 2 and "unknown job config parameter 'epochz'" in bad.stderr
+    (rc, out, _), (bad, _, err) = run_many(
+        ["train", "--data", str(small_csv), "--output", "x", "--dry-run", "params.epochs=7",
+         "--config", str(ROOT / "configs/adult_ctgan.yaml")],
+        ["train", "--data", str(small_csv), "--output", "x", "epochz=3"])
+    cfg = json.loads(out)
+    assert rc == 0 and cfg["params"]["epochs"] == 7 and cfg["params"]["batch_size"] == 500
+    assert bad == 2 and "unknown job config parameter 'epochz'" in err
 
 
 MISTAKES = [
@@ -81,31 +86,35 @@ MISTAKES = [
       "data/credit_data.parquet", "--output", "x"], "does not have the real data's columns"),
     (["evaluate", "--real", "data/adult_test.csv.gz", "--output", "x"], "synthetic is required"),
 ]
-# every mistake through `synth`'s own entry point in one fresh interpreter (an interpreter per
-# case cost 3 s each): exit status and stderr of each
+# several `synth` commands through its own entry point in one fresh interpreter (an interpreter
+# per command cost 3 s each): exit status, stdout and stderr of each, in order
 EACH = """
 import contextlib, io, json, sys
 from jobs import cli
 out = []
 for args in json.loads(sys.argv[1]):
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
+    so, se = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(so), contextlib.redirect_stderr(se):
         try:
             rc = cli.main(args)
         except SystemExit as exc:
             rc = exc.code
-    out.append([rc, err.getvalue()])
+    out.append([rc, so.getvalue(), se.getvalue()])
 print(json.dumps(out))
 """
 
 
-def test_user_mistakes_are_one_clear_line():
+def run_many(*commands: list[str]) -> list[tuple[int, str, str]]:
     env = {**os.environ, **LOCAL_RAY_ENV, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", EACH, json.dumps([a for a, _ in MISTAKES])],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    done = subprocess.run([sys.executable, "-c", EACH, json.dumps(list(commands))],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    for (args, message), (rc, err) in zip(MISTAKES, json.loads(done.stdout.splitlines()[-1]),
-                                          strict=True):
+    return [tuple(x) for x in json.loads(done.stdout.splitlines()[-1])]
+
+
+def test_user_mistakes_are_one_clear_line():
+    for (args, message), (rc, _, err) in zip(MISTAKES, run_many(*[a for a, _ in MISTAKES]),
+                                             strict=True):
         assert rc == 2 and message in err and "Traceback" not in err, (args, rc, err)
     assert not (ROOT / "x").exists() and not (ROOT / "_logs").exists()  # nothing left behind
 

@@ -62,18 +62,18 @@ def test_job_streams_s3_and_matches_in_memory_scores(ray_local, on_s3, capsys):
     assert page.kinds.count("column") == 15 and "pair-heatmap" in page.kinds
 
 
-def test_job_rejects_bad_input_with_one_line(ray_local, on_s3, capsys):
-    root = on_s3["root"]
+def test_job_rejects_bad_input_with_one_line(ray_local, on_s3, capsys, tmp_path):
+    root, out = on_s3["root"], str(tmp_path / "x")
     base = ["--real", f"{root}/real.csv", "--synthetic", f"{root}/synthetic/",
             "--output", f"{root}/bad"]
     assert job.main([*base, "--target", "salary"]) == 2
     assert "target 'salary' is not a column" in capsys.readouterr().err
-    assert job.main([*base[:2], "--synthetic", f"{root}/nothing/", "--output", "x"]) == 2
+    assert job.main([*base[:2], "--synthetic", f"{root}/nothing/", "--output", out]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert job.main([*base, "settings.metrics=[fidelity,vibes]"]) == 2
     assert "unknown metric group 'vibes'" in capsys.readouterr().err
     io.write_table(on_s3["holdout"].drop(columns=["sex"]), f"{root}/nosex.parquet")
-    assert job.main([*base[:2], "--synthetic", f"{root}/nosex.parquet", "--output", "x"]) == 2
+    assert job.main([*base[:2], "--synthetic", f"{root}/nosex.parquet", "--output", out]) == 2
     assert "missing ['sex']" in capsys.readouterr().err
 
 
