@@ -25,7 +25,11 @@ sample-s3: $(STAMP)
 	. ./scripts/local_env.sh && $(PY) scripts/local_s3.py -- $(PY) -m jobs.sample \
 	  --model adult --store runs/demo/models --rows $(ROWS) --output s3://raysynth/adult-$(ROWS)
 
-test: $(STAMP)
+# Chromium for the report's headless test: checked once per environment
+$(VENV)/.chromium: scripts/chromium.sh | $(STAMP)
+	@scripts/chromium.sh $(VENV)/chromium.log && touch $@ || true
+
+test: $(STAMP) $(VENV)/.chromium
 	. ./scripts/local_env.sh && $(PY) -m ruff check . && $(PY) -m pytest -q --durations=15
 
 lint: $(STAMP)

@@ -3,22 +3,25 @@ drawn from report.json's content. Every user-provided string is HTML-escaped."""
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import Any
 
 import numpy as np
 
 REAL, SYNTH = "#1f77b4", "#ff7f0e"
-CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1300px}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;
 text-align:right}th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
-.grid{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0;border:1px solid #eee;padding:.4em}
+.grid{display:flex;flex-wrap:wrap;gap:1em}
+figure{margin:0;border:1px solid #eee;padding:.4em;width:min-content}
 figcaption{font-size:.9em;font-weight:600}.note{color:#666;font-size:.9em}
 .key span{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:middle}
 .band{display:inline-block;min-width:3.5em;text-align:center;border-radius:.3em;color:#fff;
 font-weight:600;padding:0 .4em}.band-good{background:#2e7d32}.band-fair{background:#ef8f00}
-.band-poor{background:#c62828}td.sentence{text-align:left}"""
+.band-poor{background:#c62828}td.sentence{text-align:left}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}"""
 BAND_ORDER = ("good", "fair", "poor")
 
 
@@ -42,53 +45,94 @@ def _figure(kind: str, caption: str, svg: str, **attrs: str) -> str:
             f"{svg}</figure>")
 
 
+def _svg(width: float, height: float) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+            'role="img" font-family="system-ui,sans-serif">')
+
+
 def bars(real: list[float], synthetic: list[float] | None, labels: list[str], width: int = 360,
-         height: int = 180) -> str:
+         height: int = 170) -> str:
     """Grouped bars, real vs synthetic, one group per label (one series when synthetic is
-    None)."""
+    None), on a y axis marked at 0 and its top value."""
     n = max(len(real), 1)
     series = [("real", REAL, real)] + ([("synthetic", SYNTH, synthetic)] if synthetic else [])
     top = max([v or 0 for _, _, vals in series for v in vals] + [1e-12])
-    slot = (width - 20) / n
+    left, right = 38, 40  # room for the axis values, and for the last label's slant
+    slot = (width - left - right) / n
     step_w = slot / len(series)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
-             f'role="img">']
+    parts = [_svg(width, height + 62),
+             f'<line x1="{left - 2}" y1="8" x2="{left - 2}" y2="{height + 8}" stroke="#999"/>',
+             f'<text x="{left - 5}" y="14" font-size="9" text-anchor="end">{top:.3g}</text>',
+             f'<text x="{left - 5}" y="{height + 8}" font-size="9" text-anchor="end">0</text>']
     for i in range(len(real)):
         for k, (name, color, vals) in enumerate(series):
             v = vals[i] or 0
             h = v / top * height
-            parts.append(f'<rect x="{10 + i * slot + k * step_w:.1f}" y="{height - h:.1f}" '
+            parts.append(f'<rect x="{left + i * slot + k * step_w:.1f}" y="{height + 8 - h:.1f}" '
                          f'width="{max(step_w - 0.5, 0.5):.1f}" height="{h:.1f}" '
                          f'fill="{color}"><title>{escape(labels[i])}: {name} {v:.4f}'
                          f"</title></rect>")
-    step = max(1, n // 6)
+    step = max(1, -(-n // 8))
     for i in range(0, n, step):
-        parts.append(f'<text x="{10 + i * slot:.1f}" y="{height + 14}" font-size="9" '
-                     f'transform="rotate(20 {10 + i * slot:.1f} {height + 14})">'
-                     f"{escape(labels[i][:18])}</text>")
+        x, y = left + (i + 0.5) * slot, height + 20
+        parts.append(f'<text x="{x:.1f}" y="{y}" font-size="9" transform="rotate(30 {x:.1f} {y})"'
+                     f">{escape(_short(labels[i], 14))}<title>{escape(labels[i])}</title></text>")
     return "".join(parts) + "</svg>"
 
 
-def heatmap(names: list[str], value: dict[tuple[str, str], float], cell: int = 22) -> str:
-    """Lower-triangle heatmap of a per-pair difference (white 0 -> red 1)."""
-    pad = 110
-    size = pad + cell * len(names)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img">']
+def hbars(values: list[float], labels: list[str], width: int = 420, row: int = 17) -> str:
+    """Horizontal bars with their labels and values: for rankings (detection importance)."""
+    top = max([v or 0 for v in values] + [1e-12])
+    left, right = 130, 52
+    parts = [_svg(width, row * len(values) + 6)]
+    for i, (v, name) in enumerate(zip(values, labels, strict=True)):
+        v = v or 0
+        y = 3 + i * row
+        w = max(v, 0) / top * (width - left - right)
+        parts.append(f'<text x="{left - 6}" y="{y + row * 0.7:.1f}" font-size="11" '
+                     f'text-anchor="end">{escape(_short(name, 20))}</text>'
+                     f'<rect x="{left}" y="{y + 2}" width="{w:.1f}" height="{row - 4}" '
+                     f'fill="{REAL}"><title>{escape(name)}: {v:.4f}</title></rect>'
+                     f'<text x="{left + w + 4:.1f}" y="{y + row * 0.7:.1f}" font-size="10">'
+                     f"{v:.3f}</text>")
+    return "".join(parts) + "</svg>"
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def heatmap(names: list[str], value: dict[tuple[str, str], float], cell: int = 16) -> str:
+    """Lower-triangle heatmap of a per-pair value in 0..1 (white 0 -> red 1), with its scale."""
+    pad, top = 112, 92
+    side = cell * len(names)
+    parts = [_svg(pad + side + 50, top + side + 34)]
     for i, a in enumerate(names):
-        parts.append(f'<text x="{pad - 4}" y="{pad + i * cell + cell * 0.7:.1f}" font-size="10" '
-                     f'text-anchor="end">{escape(a[:16])}</text>')
-        parts.append(f'<text x="{pad + i * cell + cell * 0.7:.1f}" y="{pad - 4}" font-size="10" '
-                     f'transform="rotate(-60 {pad + i * cell + cell * 0.7:.1f} {pad - 4})">'
-                     f"{escape(a[:16])}</text>")
+        label = escape(_short(a, 16))
+        parts.append(f'<text x="{pad - 4}" y="{top + i * cell + cell * 0.7:.1f}" font-size="10" '
+                     f'text-anchor="end">{label}</text>')
+        x = pad + i * cell + cell * 0.6
+        parts.append(f'<text x="{x:.1f}" y="{top - 4}" font-size="10" '
+                     f'transform="rotate(-60 {x:.1f} {top - 4})">{label}</text>')
         for j, b in enumerate(names[:i]):
             v = value.get((b, a), value.get((a, b)))
             if v is None:
                 continue
-            shade = int(255 * (1 - min(max(v, 0.0), 1.0)))
-            parts.append(f'<rect x="{pad + j * cell}" y="{pad + i * cell}" width="{cell - 1}" '
-                         f'height="{cell - 1}" fill="rgb(255,{shade},{shade})"><title>'
+            parts.append(f'<rect x="{pad + j * cell}" y="{top + i * cell}" width="{cell - 1}" '
+                         f'height="{cell - 1}" fill="{_red(v)}"><title>'
                          f"{escape(b)} | {escape(a)}: {v:.4f}</title></rect>")
+    y = top + side + 12  # the scale: 0 (white) to 1 (red) in five steps
+    for k in range(6):
+        parts.append(f'<rect x="{pad + k * 24}" y="{y}" width="23" height="10" '
+                     f'fill="{_red(k / 5)}" stroke="#ddd" stroke-width="0.5"/>')
+    parts.append(f'<text x="{pad - 4}" y="{y + 9}" font-size="9" text-anchor="end">0</text>'
+                 f'<text x="{pad + 148}" y="{y + 9}" font-size="9">1</text>')
     return "".join(parts) + "</svg>"
+
+
+def _red(v: float) -> str:
+    shade = int(255 * (1 - min(max(v, 0.0), 1.0)))
+    return f"rgb(255,{shade},{shade})"
 
 
 def _key() -> str:
@@ -122,14 +166,15 @@ def _pairs_section(fid: dict) -> str:
             diff[(a, b)] = 1 - d["score"]
             real[(a, b)] = d.get("real_association")
             synthetic[(a, b)] = d.get("synthetic_association")
-    cap = ("Difference: |Δ Pearson r| / 2 scaled to 0..1 for two continuous columns, total "
-           "variation of the contingency tables otherwise (darker = further apart)")
-    strength = "Pair strength in the {} data: |Pearson r| or Cramér's V (darker = stronger)"
-    figs = [_figure("pair-real", strength.format("real"), heatmap(names, _known(real))),
-            _figure("pair-synthetic", strength.format("synthetic"),
+    note = ("<p class='note'>Pair strength is |Pearson r| for two continuous columns and "
+            "Cramér's V otherwise (darker = stronger). The difference is |Δ Pearson r| / 2 for "
+            "two continuous columns and the total variation distance of the contingency tables "
+            "otherwise (darker = further apart); hover a cell for its value.</p>")
+    figs = [_figure("pair-real", "Pair strength, real data", heatmap(names, _known(real))),
+            _figure("pair-synthetic", "Pair strength, synthetic data",
                     heatmap(names, _known(synthetic))),
-            _figure("pair-heatmap", cap, heatmap(names, diff))]
-    return "<h2>Column pairs</h2>" + f'<div class="grid">{"".join(figs)}</div>'
+            _figure("pair-heatmap", "Difference, real vs synthetic", heatmap(names, diff))]
+    return "<h2>Column pairs</h2>" + note + f'<div class="grid">{"".join(figs)}</div>'
 
 
 def _known(values: dict[tuple[str, str], Any]) -> dict[tuple[str, str], float]:
@@ -140,7 +185,7 @@ def _known(values: dict[tuple[str, str], Any]) -> dict[tuple[str, str], float]:
 def _detection_section(det: dict, fid: dict) -> str:
     imp = det.get("importance", {})
     names = list(imp)[:20]
-    svg = bars([imp[n] for n in names], None, names)
+    svg = hbars([imp[n] for n in names], names)
     parts = ["<h2>Detection: where synthetic rows give themselves away</h2>", _figure(
         "detection-importance", "Share of the detector's AUC lost when a column is shuffled",
         svg)]
@@ -169,7 +214,8 @@ def _privacy_section(priv: dict) -> str:
     labels = [f"{e:.3f}" for e in edges[:-1]]
     cap = ("Distance to the closest training row (Gower): holdout rows (blue) vs synthetic rows "
            "(orange); synthetic mass left of the holdout's means memorization")
-    return "<h2>Privacy</h2>" + _figure("privacy-dcr", cap, bars(hh.tolist(), hs.tolist(), labels))
+    return "<h2>Privacy</h2>" + _figure("privacy-dcr", cap, bars(hh.tolist(), hs.tolist(), labels,
+                                                                 width=640))
 
 
 def _utility_section(util: dict) -> str:
@@ -184,7 +230,8 @@ def _utility_section(util: dict) -> str:
     cap = (f"{key} on real holdout rows of a model trained on real rows (blue) and on "
            "synthetic rows (orange), per evaluator")
     return (f"<h2>Utility (target {escape(str(util.get('target')))}, {util.get('task')})</h2>"
-            + _figure("utility-tstr", cap, bars(real, synthetic, names)) + _table(rows, head))
+            + _figure("utility-tstr", cap, bars(real, synthetic, names, width=480))
+            + _table(rows, head))
 
 
 def _band(band: str) -> str:
@@ -260,5 +307,7 @@ def render(doc: dict[str, Any]) -> str:
         parts += ["<h2>Wasserstein distances</h2>", f"<p class='note'>{escape(w['note'])}</p>",
                   _table([[k, v] for k, v in w["per_column"].items()],
                          ["column", "W1 / real range"])]
-    parts.append("<h2>Settings</h2><pre>" + escape(str(settings)) + "</pre></body></html>")
+    parts.append("<h2>Settings</h2><details><summary>what was run, with which settings and "
+                 "versions</summary><pre>" + escape(json.dumps(settings, indent=1, default=str))
+                 + "</pre></details></body></html>")
     return "".join(parts)

@@ -4,6 +4,7 @@ catch, bad input gets a clear error, and the report files render."""
 from __future__ import annotations
 
 import json
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -205,6 +206,42 @@ def test_report_files_render_with_their_figures(copula_report, tmp_path):
                if d["metric"] == "ContingencySimilarity" and d["score"] == d["score"])
     assert all(f"band-{band}'>{band}</span>" in html for band in doc["bands"].values())
     assert page.svgs == len(page.figures) and page.rects > 500
+
+
+def test_report_reads_on_a_laptop_screen_in_a_headless_browser(copula_report, tmp_path):
+    """Chromium lays the real report out at a laptop's width: every part and figure drawn at a
+    readable size, nothing wider than the screen, nothing fetched from outside the file."""
+    from scripts import headless
+
+    if headless.browser() is None:  # make test installs it; CI must not skip this test
+        if os.environ.get("CI"):
+            pytest.fail("no Chromium on PATH: scripts/chromium.sh installs it")
+        pytest.skip("no Chromium on PATH (scripts/chromium.sh installs it)")
+    html = Path(copula_report.save(str(tmp_path / "eval"))["html"])
+    page = headless.layout(html)
+    assert page["width"] <= page["viewport"] == headless.LAPTOP[0]  # no sideways scrolling
+    assert page["headline"].startswith("Verdict: ") and page["broken_images"] == 0
+    heads = [s["text"].split(":")[0].split(" (")[0] for s in page["sections"]]
+    for part in ("Verdict", "Scores by pillar", "Columns", "Column pairs", "Utility",
+                 "Detection", "Privacy"):
+        assert part in heads, part
+    assert [s["top"] for s in page["sections"]] == sorted(s["top"] for s in page["sections"])
+    assert set(page["pillars"]) == {"fidelity", "utility", "privacy", "detection"}
+    kinds = {f["kind"] for f in page["figures"]}
+    assert kinds >= {"column", "pair-real", "pair-synthetic", "pair-heatmap",
+                     "detection-importance", "detection-worst", "utility-tstr", "privacy-dcr"}
+    for fig in page["figures"]:  # drawn, with marks, at a readable size, on the screen
+        box = fig["box"]
+        assert box and box["width"] >= 200 and box["height"] >= 100, fig
+        assert box["left"] >= 0 and box["right"] <= page["viewport"], fig
+        assert fig["marks"] > 0, fig
+    png = headless.screenshot(html, tmp_path / "top.png", height=headless.LAPTOP[1])
+    from PIL import Image
+
+    with Image.open(png) as shot:  # the first screen shows something, not a blank page
+        assert shot.size == headless.LAPTOP
+        colours = shot.convert("RGB").getcolors(maxcolors=1 << 16)
+        assert colours is None or len(colours) > 20
 
 
 @pytest.mark.parametrize("scores, expected", [
