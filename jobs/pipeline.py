@@ -42,6 +42,7 @@ from jobs.common import (
     job_parser,
     load_config,
     print_config,
+    read_metadata,
     resolve_params,
     run_main,
     start_ray,
@@ -66,6 +67,7 @@ SOURCE_FILE = "source.json"  # a registered version's origin: the trained model 
 class PipelineConfig:
     data: str = ""
     target: str | None = None
+    metadata: str | None = None  # JSON/YAML: column kinds and constraints (else detected)
     model: str = "ctgan"
     params: dict[str, Any] = field(default_factory=dict)
     name: str = "demo"
@@ -102,7 +104,7 @@ def prepare(cfg: PipelineConfig) -> dict[str, str]:
     from sklearn.model_selection import train_test_split
 
     df = read_table(cfg.data)
-    md = detect_metadata(df)
+    md = detect_metadata(df, read_metadata(cfg.metadata))
     if cfg.target is not None and cfg.target not in df.columns:
         raise ConfigError(f"target {cfg.target!r} is not a column; columns: "
                           f"{', '.join(df.columns)}")
@@ -243,7 +245,8 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
     paths = stages.run(
         "prepare", {"data": cfg.data, "data_fingerprint": fingerprint(cfg.data),
                     "target": cfg.target, "holdout_fraction": cfg.holdout_fraction,
-                    "seed": cfg.seed},
+                    "seed": cfg.seed, "metadata": cfg.metadata,
+                    "metadata_fingerprint": fingerprint(cfg.metadata) if cfg.metadata else None},
         lambda h: task(prepare, cfg), lambda out: list(out.values()))
     trained = stages.run(
         "train", {"model": cfg.model, "params": cfg.params, "num_workers": cfg.num_workers},
@@ -291,6 +294,7 @@ def parser() -> argparse.ArgumentParser:
     ap = job_parser("synth pipeline", __doc__)
     ap.add_argument("--data", help="input table (CSV/Parquet, local or s3://)")
     ap.add_argument("--target", help="target column (stratifies the holdout split)")
+    ap.add_argument("--metadata", help="JSON/YAML file of column kinds and constraints")
     ap.add_argument("--model", help="synthesizer name")
     ap.add_argument("--rows", type=int, help="synthetic rows to write")
     ap.add_argument("--output", help="run directory (local or s3://)")
@@ -306,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
 
     def body() -> None:
-        flags = {"data": args.data, "target": args.target, "model": args.model,
+        flags = {"data": args.data, "target": args.target, "metadata": args.metadata,
+                 "model": args.model,
                  "rows": args.rows, "output": args.output, "store": args.store,
                  "name": args.name, "seed": args.seed, "deploy": True if args.deploy else None}
         cfg = resolve_params(load_config(PipelineConfig, args.config, flags, args.overrides))

@@ -113,7 +113,7 @@ def sample_to_file(cfg: SampleConfig) -> dict[str, Any]:
     if cfg.output.endswith(".csv"):  # CSV keeps the training formats (dates as written)
         write_table(df, cfg.output)
     else:
-        write_arrow(to_arrow(df, model.transformer), cfg.output)
+        write_arrow(to_arrow(df, model.schema), cfg.output)
     return {"rows": len(df), "output": cfg.output, "seed": cfg.seed}
 
 

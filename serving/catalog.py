@@ -16,11 +16,19 @@ from serving.images import attribute_type
 from synth.api import load_synthesizer
 from synth.data.arrow import column_type
 from synth.data.codecs import CategoricalCodec, NumericCodec
+from synth.data.constraints import ConstraintSet
 from synth.data.io import join
 from synth.data.transformer import DataTransformer
 from synth.errors import ModelLoadError
 from synth.models.images.labels import LabelCodec
-from synth.store import ModelStore, check_name, load_json, load_npz, read_model_dir
+from synth.store import (
+    ModelStore,
+    check_name,
+    load_json,
+    load_npz,
+    read_model_dir,
+    read_optional,
+)
 
 Loader = Callable[[str, int], Any]  # (name, version) -> fitted model
 MAX_VALUES = 200
@@ -129,7 +137,10 @@ def describe_files(path: str, name: str, version: int) -> dict[str, Any]:
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelLoadError(f"{path!r}: inconsistent metadata ({type(exc).__name__}: "
                              f"{str(exc)[:200]})") from None
-    return _describe_table(tr, family, name, version)
+    saved = read_optional(path, "constraints.json")
+    cs = (ConstraintSet.from_state(load_json(saved, f"{path}/constraints.json")) if saved
+          else ConstraintSet(tr.metadata))
+    return _describe_table(cs.schema(tr), family, name, version)
 
 
 def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
@@ -137,7 +148,7 @@ def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
     if model.kind == "image":
         return _describe_images(model.labels.values, model.name, name, version,
                                 model.config.image_size, model.channels)
-    return _describe_table(model.transformer, model.name, name, version)
+    return _describe_table(model.schema, model.name, name, version)
 
 
 def _describe_table(tr: Any, family: str, name: str, version: int) -> dict[str, Any]:

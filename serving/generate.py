@@ -13,6 +13,7 @@ from serving.encode import StreamFailed, encode
 from serving.images import image_body, image_conditions
 from serving.requests import Invalid, per_row_table
 from serving.schemas import GenerateRequest
+from synth.data.retime import parse_shift
 from synth.errors import BudgetExceeded, ConditionError, SynthError
 
 T = TypeVar("T")
@@ -26,6 +27,11 @@ def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | 
         raise Invalid("output_format", "zip is for image models; tables answer json, jsonl, "
                       "csv or parquet")
     conditions = per_row_table(req)
+    retime, stamp = req.shift()
+    try:
+        parse_shift(retime, stamp, model.schema)
+    except ConditionError as exc:
+        raise Invalid("retime" if retime is not None else "stamp", str(exc)) from None
     try:
         model.check_conditions(conditions, req.num_samples)
     except ConditionError as exc:
@@ -40,10 +46,11 @@ def body_chunks(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: i
     if model.kind == "image":
         yield _checked(lambda: image_body(model, req, conditions, head))
         return
+    retime, stamp = req.shift()
     rows = model.iter_sample(req.num_samples, conditions=conditions, seed=req.seed,
-                             chunk_rows=chunk_rows)
+                             chunk_rows=chunk_rows, retime=retime, stamp=stamp)
     try:
-        yield from encode(req.output_format, rows, head, model.transformer)
+        yield from encode(req.output_format, rows, head, model.schema)
     except BudgetExceeded:
         raise
     except SynthError as exc:
@@ -55,11 +62,12 @@ def open_stream(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: i
     """A streamed body (tables): its first chunk of rows is generated here, before any header
     is sent, so a condition the model cannot meet is a 422 (a spent budget a 408), not a
     truncated 200; a failure after that ends the body with the format's error trailer."""
+    retime, stamp = req.shift()
     rows = model.iter_sample(req.num_samples, conditions=conditions, seed=req.seed,
-                             chunk_rows=chunk_rows)
+                             chunk_rows=chunk_rows, retime=retime, stamp=stamp)
     first = _checked(lambda: next(rows, None))
     chunks = itertools.chain([] if first is None else [first], rows)
-    return encode(req.output_format, chunks, head, model.transformer, failure=stream_failure)
+    return encode(req.output_format, chunks, head, model.schema, failure=stream_failure)
 
 
 def stream_failure(exc: Exception) -> StreamFailed | None:

@@ -26,6 +26,9 @@ def image_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | 
     if req.output_format not in IMAGE_FORMATS:
         raise Invalid("output_format", f"{req.output_format!r} is for tables; image models "
                       f"answer {' or '.join(IMAGE_FORMATS)}")
+    if req.retime is not None or req.stamp is not None:
+        raise Invalid("retime" if req.retime is not None else "stamp",
+                      "image models have no datetimes to retime or stamp")
     conditions = per_row_table(req)
     try:
         model.check_conditions(conditions, req.num_samples)

@@ -23,6 +23,17 @@ class Range(BaseModel):
     max: StrictInt | StrictFloat | StrictStr | None = None
 
 
+class Retime(BaseModel):
+    """Move the generated datetimes to the period that begins at `start` (synth.data.retime)."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: StrictStr | None = Field(None, max_length=256, description="a datetime column "
+                                     "(default: the first)")
+    start: StrictStr = Field(max_length=64, description="the new period's first day, e.g. "
+                             "2026-12-01")
+    period: Literal["day", "week", "month"] = "day"
+
+
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     num_samples: StrictInt = Field(100, ge=1, description="rows to generate (at most the "
@@ -35,6 +46,16 @@ class GenerateRequest(BaseModel):
                           "{column: value} (one per sample)")
     seed: StrictInt | None = Field(None, ge=0, le=2**62, description="same seed, same rows")
     version: StrictInt | None = Field(None, ge=1, description="model version (default: newest)")
+    retime: Retime | None = Field(None, description="tables: move the datetimes to a new day, "
+                                  "week or month, keeping their place within it")
+    stamp: Literal["now"] | None = Field(None, description="tables: put the first datetime "
+                                         "column at the current time (the row's other "
+                                         "datetimes keep their distance to it)")
+
+    def shift(self) -> tuple[dict[str, Any] | None, str | None]:
+        """(retime, stamp) as `sample` takes them."""
+        return (self.retime.model_dump(exclude_none=True) if self.retime else None,
+                self.stamp)
 
     def plain_conditions(self) -> dict[str, Any] | list[dict[str, Any]] | None:
         """Conditions as plain dicts, the form synth's `sample` takes."""

@@ -99,6 +99,14 @@ def read_model_dir(path: str, names: list[str]) -> dict[str, bytes]:
     return out
 
 
+def read_optional(path: str, name: str) -> bytes | None:
+    """A file of a model directory that older versions did not write (None when absent)."""
+    try:
+        return sio.read_bytes(sio.join(path, name))
+    except FileNotFoundError:
+        return None
+
+
 class ModelStore:
     """Versioned models under one root (local or s3://)."""
 

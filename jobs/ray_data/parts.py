@@ -60,7 +60,7 @@ def write_part(model: SynthModel, plan: SamplePlan, part: Part, spec: WriteSpec)
         image_parts.write_part(model, plan, part, spec.seed, spec.output)
         return
     df = model.sample(**plan.sample_args(part, spec.seed), id_offset=part.first - part.offset)
-    data = encode_file(df, model.transformer, spec.format)
+    data = encode_file(df, model.schema, spec.format)
     write_file(data, join(spec.output, part_name(part.index, spec.format)))
 
 
@@ -155,7 +155,7 @@ def check_plan(model: SynthModel, plan: SamplePlan, seed: int) -> None:
 
 
 def _schema(model: SynthModel) -> Any:
-    return image_parts.schema(model) if model.kind == "image" else arrow_schema(model.transformer)
+    return image_parts.schema(model) if model.kind == "image" else arrow_schema(model.schema)
 
 
 def sample_to_prefix(cfg: Any, conditions: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from synth.data.codecs import CategoricalCodec, IdCodec, NumericCodec
-from synth.data.transformer import DataTransformer
+from synth.data.schema import TableSchema
 from synth.errors import DataError
 
 
@@ -44,7 +44,9 @@ def column_type(codec: object) -> pa.DataType:
     """The Arrow type of one generated column."""
     if isinstance(codec, NumericCodec):
         if codec.meta.kind == "datetime":
-            return pa.date32() if codec.state.get("date_only") else pa.timestamp("us")
+            if codec.state.get("date_only") and not codec.state.get("tz"):
+                return pa.date32()
+            return pa.timestamp("us", tz=codec.state.get("tz"))
         return _from_dtype(codec.state.get("dtype", "float64")) or pa.float64()
     if isinstance(codec, CategoricalCodec):
         return _categorical_type(codec)
@@ -53,12 +55,12 @@ def column_type(codec: object) -> pa.DataType:
     return pa.string()
 
 
-def arrow_schema(tr: DataTransformer) -> pa.Schema:
+def arrow_schema(tr: TableSchema) -> pa.Schema:
     """The schema of every table `to_arrow` makes for this transformer."""
     return pa.schema([pa.field(name, column_type(codec)) for name, codec in tr.codecs.items()])
 
 
-def to_arrow(df: pd.DataFrame, tr: DataTransformer) -> pa.Table:
+def to_arrow(df: pd.DataFrame, tr: TableSchema) -> pa.Table:
     """Generated rows (as `sample` returns them) as a table of `arrow_schema(tr)`."""
     schema = arrow_schema(tr)
     columns = []

@@ -7,6 +7,7 @@ Each codec's state is plain JSON plus numeric arrays, so no pickle is ever neede
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -46,6 +47,10 @@ class NumericCodec:
             "decimals": None if self.meta.kind == "datetime" else _decimals(ok),
             "date_only": self.meta.kind == "datetime" and bool(np.all(ok % 86400 == 0)),
         }
+        tz = getattr(getattr(series, "dt", None), "tz", None) \
+            if pd.api.types.is_datetime64_any_dtype(series) else None
+        if tz is not None:  # generated values come back in the column's zone (and unit)
+            self.state["tz"] = str(tz)
         return ok
 
     def to_float(self, series: pd.Series) -> np.ndarray:
@@ -56,9 +61,13 @@ class NumericCodec:
         out[parsed.isna().to_numpy()] = np.nan
         return out
 
-    def restore(self, values: np.ndarray, null: np.ndarray | None) -> pd.Series:
+    def restore(self, values: np.ndarray, null: np.ndarray | None, clip: bool = True
+                ) -> pd.Series:
+        """The column from floats: clipped to the training range (unless `clip` is False: a
+        constraint's value derived from other columns), rounded to its grid, in its dtype."""
         st = self.state
-        values = np.clip(values, st["min"], st["max"])
+        if clip:
+            values = np.clip(values, st["min"], st["max"])
         if self.meta.kind == "datetime":
             return self._restore_datetime(values, null)
         if st["decimals"] is not None:
@@ -80,6 +89,11 @@ class NumericCodec:
         series = pd.Series(pd.to_datetime(secs.astype("int64"), unit="s"), name=self.name)
         if null is not None:
             series[null] = pd.NaT
+        if self.state.get("tz"):
+            series = series.dt.tz_localize("UTC").dt.tz_convert(self.state["tz"])
+        if str(self.state.get("dtype", "")).startswith("datetime64"):
+            with contextlib.suppress(TypeError, ValueError):  # the column's unit ([us], [ms])
+                series = series.astype(self.state["dtype"])
         if self.meta.datetime_format:
             out = series.dt.strftime(self.meta.datetime_format)
             return out.astype(object).where(series.notna(), None)

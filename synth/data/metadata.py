@@ -38,9 +38,11 @@ class ColumnMeta:
 
 @dataclass
 class Metadata:
-    """Ordered column -> ColumnMeta mapping (the order of the training frame)."""
+    """Ordered column -> ColumnMeta mapping (the order of the training frame), plus the
+    constraints every generated row must obey (specs as declared: see synth.data.constraints)."""
 
     columns: dict[str, ColumnMeta] = field(default_factory=dict)
+    constraints: list[dict[str, Any]] = field(default_factory=list)
 
     def kind(self, column: str) -> str:
         return self.columns[column].kind
@@ -52,7 +54,10 @@ class Metadata:
         cols = {}
         for name, meta in self.columns.items():
             cols[name] = {k: v for k, v in asdict(meta).items() if v is not None}
-        return {"columns": cols}
+        out: dict[str, Any] = {"columns": cols}
+        if self.constraints:
+            out["constraints"] = [dict(c) for c in self.constraints]
+        return out
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> Metadata:
@@ -60,7 +65,11 @@ class Metadata:
         ({"columns": {c: {"sdtype": k}}, "primary_key": c}) or a flat {column: kind}."""
         if not isinstance(spec, dict):
             raise MetadataError(f"metadata must be a dict, got {type(spec).__name__}")
-        columns = spec.get("columns", spec)
+        constraints = spec.get("constraints") or []
+        if not isinstance(constraints, list) or not all(isinstance(c, dict) for c in constraints):
+            raise MetadataError("metadata 'constraints' must be a list of constraint dicts, e.g. "
+                                '[{"type": "inequality", "low": "start", "high": "end"}]')
+        columns = spec.get("columns", {k: v for k, v in spec.items() if k != "constraints"})
         if not isinstance(columns, dict):
             raise MetadataError("metadata 'columns' must map column names to their kinds")
         out = {name: _column_meta(name, entry) for name, entry in columns.items()}
@@ -69,7 +78,7 @@ class Metadata:
         key = spec.get("primary_key")
         if isinstance(key, str) and key in out:
             out[key] = ColumnMeta("id")
-        return cls(out)
+        return cls(out, [dict(c) for c in constraints])
 
 
 def _column_meta(name: str, entry: Any) -> ColumnMeta:
@@ -123,7 +132,7 @@ def detect_metadata(df: pd.DataFrame, overrides: dict[str, Any] | Metadata | Non
         if meta.kind == "datetime" and meta.datetime_format is None and series.dtype == object:
             meta = ColumnMeta("datetime", _date_format(series.dropna().astype(str)))
         cols[name] = meta
-    return Metadata(cols)
+    return Metadata(cols, list(given.constraints))
 
 
 def check_frame(df: Any) -> None:

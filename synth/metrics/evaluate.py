@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synth.config import build_config
+from synth.data.constraints import ConstraintSet
 from synth.data.metadata import Metadata
 from synth.metrics.config import EvalConfig
 from synth.metrics.counts import Counts, Plan
@@ -125,6 +126,9 @@ def evaluate(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata | d
         plan, rc, sc = fidelity_counts(real, synthetic, md)
         scores, details["fidelity"] = fidelity_part(plan, rc, sc, cfg)
         exact = details["fidelity"]["exact"]
+    if md.constraints:  # declared rules: the share of synthetic rows that obey them all
+        details["constraints"] = ConstraintSet(md).validity(real, synthetic)
+        scores["constraints_valid"] = details["constraints"]["valid"]
     more, more_details, skipped = sample_metrics(real, synthetic, holdout, md, target, cfg)
     scores.update(more)
     details.update(more_details)

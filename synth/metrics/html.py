@@ -255,7 +255,7 @@ def _verdict_section(verdicts: dict[str, dict[str, Any]]) -> str:
             f"<th>value</th><th>what it means</th></tr>{rows}</table></section>")
 
 
-PILLARS = {"fidelity": ("quality", "column_", "missing_", "wasserstein"),
+PILLARS = {"fidelity": ("quality", "column_", "missing_", "wasserstein", "constraints"),
            "utility": ("tstr", "trtr"), "privacy": ("dcr", "exact_copies", "nndr", "membership"),
            "detection": ("detection",)}
 

@@ -65,10 +65,11 @@ def check_inputs(real: Any, synthetic: Any, metadata: Metadata | dict | None,
         check_columns(cols, [str(c) for c in holdout.columns], "holdout")
     if isinstance(metadata, dict):
         metadata = Metadata.from_dict(metadata)
-    md = metadata or detect_metadata(real)
-    unknown = [c for c in md.columns if c not in set(cols)]
+    unknown = [c for c in (metadata.columns if metadata is not None else ())
+               if c not in set(cols)]
     if unknown:
         raise DataError(f"metadata names columns the data does not have: {unknown}")
+    md = detect_metadata(real, metadata)  # the kinds not declared are detected, as fit does
     check_types(real, synthetic, "synthetic", md)
     if holdout is not None:
         check_types(real, holdout, "holdout", md)

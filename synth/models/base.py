@@ -13,7 +13,6 @@ Every block checks the active time budget (synth.budget)."""
 
 from __future__ import annotations
 
-import math
 from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -25,12 +24,21 @@ import torch
 from synth.budget import check_budget
 from synth.config import config_to_dict
 from synth.data.codecs import IdCodec
+from synth.data.constraints import ConstraintSet
 from synth.data.metadata import Metadata, check_frame, detect_metadata
+from synth.data.retime import apply_shift, parse_shift
+from synth.data.schema import TableSchema
 from synth.data.transformer import DataTransformer, TransformerOptions
 from synth.errors import ConditionError, DataError, ModelLoadError, NotFittedError, SynthError
 from synth.models.conditions import Condition, condition_groups, condition_mask, parse_conditions
 from synth.models.layout import SpanLayout
 from synth.models.protocol import SynthModel
+from synth.models.rejection import (
+    blocks_next,
+    check_acceptance,
+    rechunk,
+    rejection_budget,
+)
 from synth.models.seeding import (
     SEGMENT_ROWS,
     block_generator,
@@ -47,6 +55,7 @@ from synth.store import (
     load_torch,
     npz_bytes,
     read_model_dir,
+    read_optional,
     torch_bytes,
     write_model_dir,
 )
@@ -54,7 +63,6 @@ from synth.store import (
 BLOCK_ROWS = 2048
 DEFAULT_BATCH = 16 * BLOCK_ROWS
 GROUP_BLOCK_ROWS = 256  # rows per block of a per-row conditions group's stream
-MIN_ACCEPTANCE = 1e-3  # below this share of accepted rows, rejection sampling gives up
 FORMAT_VERSION = 1
 
 
@@ -69,40 +77,59 @@ class Synthesizer(SynthModel):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.transformer: DataTransformer | None = None
+        self.constraints: ConstraintSet | None = None  # the user's table <-> the model's
         self.rejected_rows = 0  # rows the last `sample` generated and dropped (conditions)
 
     # ----------------------------------------------------------------- fit
     def fit(self, data: pd.DataFrame, metadata: dict | Metadata | None = None) -> Synthesizer:
-        """Learn the table `data`; metadata is detected when None. Returns self."""
-        self.prepare(data, metadata)
-        self._fit_model(data)
+        """Learn the table `data`; metadata is detected when None (its `constraints`: see
+        synth.data.constraints). Returns self."""
+        self._fit_model(self._prepare(data, metadata))
         return self
 
     def prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None = None
                 ) -> Synthesizer:
         """Fit the transformer only (on all of `data`, or on a bounded sample of a table too big
         for one machine); distributed training then encodes each shard with it."""
+        self._prepare(data, metadata)
+        return self
+
+    def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
+        """Check the rows against the declared constraints, fit the transformer on the model
+        table; returns the model table."""
         check_frame(data)
         md = detect_metadata(data, metadata)
         if not md.names("numerical", "datetime", "categorical", "boolean"):
             raise DataError("no column to model: every column is an id or free text; declare at "
                             "least one column numerical or categorical in metadata")
-        self.transformer = DataTransformer(md, self._transformer_options()).fit(
-            data, seed=self.config.seed)
-        return self
+        constraints = ConstraintSet(md)
+        rows = constraints.forward(constraints.fit(data))
+        self.transformer = DataTransformer(constraints.model_metadata(md),
+                                           self._transformer_options()).fit(
+            rows, seed=self.config.seed)
+        self.constraints = constraints
+        return rows
 
     @property
     def prepared(self) -> bool:
         return self.transformer is not None
 
     def worker_state(self) -> dict[str, Any]:
-        return {"transformer": self._fitted_transformer().state()}
+        return {"transformer": self._fitted_transformer().state(),
+                "constraints": self._constraint_set().state()}
 
     def _install_worker_state(self, state: dict[str, Any]) -> None:
         self.transformer = DataTransformer.from_state(*state["transformer"])
+        self.constraints = ConstraintSet.from_state(state["constraints"])
 
     def encode(self, data: pd.DataFrame) -> np.ndarray:
-        """Rows as the float32 matrix the networks train on."""
+        """User rows (a shard) as what the networks train on: checked against the constraints
+        and rewritten into the model table first."""
+        cs = self._constraint_set()
+        return self._encode(cs.forward(cs.clean(data)))
+
+    def _encode(self, data: pd.DataFrame) -> np.ndarray:
+        """Model-table rows as the float32 matrix the networks train on."""
         return self._fitted_transformer().transform(data, seed=self.config.seed)
 
     def _transformer_options(self) -> TransformerOptions:
@@ -114,7 +141,7 @@ class Synthesizer(SynthModel):
     def _fit_model(self, data: pd.DataFrame) -> None:
         """For models that train in epochs (they implement `_session`): the loop over all rows
         in this process, the same code every Ray Train worker runs on its shard."""
-        encoded = self.encode(data)
+        encoded = self._encode(data)
         self.train_in_process(Shard(encoded, len(encoded), device=pick_device(self.config.device)))
 
     def span_layout(self) -> SpanLayout:
@@ -130,11 +157,23 @@ class Synthesizer(SynthModel):
 
     @property
     def columns(self) -> list[str]:
-        return list(self._fitted_transformer().codecs)
+        return list(self._constraint_set().md.columns)
 
     @property
     def metadata(self) -> Metadata:
-        return self._fitted_transformer().metadata
+        """The user's metadata (kinds and declared constraints)."""
+        return self._constraint_set().md
+
+    @property
+    def schema(self) -> TableSchema:
+        """The user's columns with their codecs (synth.data.schema)."""
+        return self._constraint_set().schema(self._fitted_transformer())
+
+    def _constraint_set(self) -> ConstraintSet:
+        tr = self._fitted_transformer()
+        if self.constraints is None:  # a model saved before constraints existed
+            self.constraints = ConstraintSet(tr.metadata)
+        return self.constraints
 
     def _fitted_transformer(self) -> DataTransformer:
         if self.transformer is None:
@@ -145,7 +184,7 @@ class Synthesizer(SynthModel):
     # ----------------------------------------------------------------- conditions
     def check_conditions(self, conditions: dict[str, Any] | pd.DataFrame | None,
                          num_rows: int | None = None) -> None:
-        tr = self._fitted_transformer()
+        tr = self.schema
         if isinstance(conditions, pd.DataFrame):
             if num_rows is not None and num_rows != len(conditions):
                 raise ConditionError(f"num_rows ({num_rows}) must equal the number of rows of "
@@ -159,16 +198,19 @@ class Synthesizer(SynthModel):
     # ----------------------------------------------------------------- sample
     def sample(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None = None,
                seed: int | None = None, batch_size: int | None = None, id_offset: int = 0,
-               start: int = 0) -> pd.DataFrame:
+               start: int = 0, retime: dict[str, Any] | None = None,
+               stamp: str | dict[str, Any] | None = None) -> pd.DataFrame:
         """`num_rows` synthetic rows. `conditions`: {column: value or {"min":, "max":}} for all
         rows, or a DataFrame of per-row conditions (one output row per row, same order; null
         cells are unconstrained). `start`: the rows start..start+num_rows of what
         `sample(start + num_rows, conditions, seed)` returns (a conditions table then has
-        start + num_rows rows); id columns number from `id_offset + start`.
+        start + num_rows rows); id columns number from `id_offset + start`. `retime` moves the
+        datetimes to a new day/week/month, `stamp="now"` to the current time (synth.data.retime).
         Without a seed there is nothing to reproduce, so a small unconditioned request runs the
         network on the rows asked only, not on a whole block (what serving latency needs)."""
         self._fitted_transformer()  # not fitted: say so before anything else
         n, start = check_rows(num_rows), check_start(start)
+        shift = parse_shift(retime, stamp, self.schema)
         self.rejected_rows = 0
         if batch_size is not None:
             check_rows(batch_size, "batch_size")
@@ -180,25 +222,29 @@ class Synthesizer(SynthModel):
             conds, seed, rows = self._sampling(n, conditions, seed)
             out = pd.concat(list(self._stream(conds, seed, start, n, batch, rows)),
                             ignore_index=True)
-        return self._fill_ids(out, id_offset + start)
+        out = self._fill_ids(out, id_offset + start)
+        return apply_shift(out, shift, self.schema) if shift else out
 
     def iter_sample(self, num_rows: int, conditions: dict[str, Any] | pd.DataFrame | None = None,
-                    seed: int | None = None, chunk_rows: int = DEFAULT_BATCH
-                    ) -> Iterator[pd.DataFrame]:
+                    seed: int | None = None, chunk_rows: int = DEFAULT_BATCH,
+                    retime: dict[str, Any] | None = None,
+                    stamp: str | dict[str, Any] | None = None) -> Iterator[pd.DataFrame]:
         """`sample` in chunks of at most `chunk_rows` rows, for streaming a large request: the
         chunks concatenated equal `sample(num_rows, conditions, seed)` (ids included)."""
         self._fitted_transformer()  # not fitted: say so before anything else
         n, chunk_rows = check_rows(num_rows), check_rows(chunk_rows, "chunk_rows")
+        shift = parse_shift(retime, stamp, self.schema)
         self.rejected_rows = 0
         if isinstance(conditions, pd.DataFrame):
-            df = self.sample(n, conditions, seed)
+            df = self.sample(n, conditions, seed, retime=retime, stamp=stamp)
             for start in range(0, n, chunk_rows):
                 yield df.iloc[start:start + chunk_rows].reset_index(drop=True)
             return
         conds, seed, rows = self._sampling(n, conditions, seed)
         offset = 0
-        for part in _rechunk(self._stream(conds, seed, 0, n, chunk_rows, rows), chunk_rows):
-            yield self._fill_ids(part, offset)
+        for part in rechunk(self._stream(conds, seed, 0, n, chunk_rows, rows), chunk_rows):
+            part = self._fill_ids(part, offset)
+            yield apply_shift(part, shift, self.schema) if shift else part
             offset += len(part)
 
     def _sampling(self, n: int, conditions: dict[str, Any] | None, seed: int | None
@@ -207,8 +253,9 @@ class Synthesizer(SynthModel):
         reproduce, so a small unconditioned request runs only its own rows."""
         fresh = seed is None
         seed = resolve_seed(seed)
-        conds = parse_conditions(conditions, self._fitted_transformer())
-        rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not conds else BLOCK_ROWS
+        conds = parse_conditions(conditions, self.schema)
+        filtering = bool(conds) or self._constraint_set().filters
+        rows = min(BLOCK_ROWS, max(n, 64)) if fresh and not filtering else BLOCK_ROWS
         return conds, seed, rows
 
     def _stream(self, conds: list[Condition], seed: int, start: int, n: int, batch_size: int,
@@ -224,25 +271,28 @@ class Synthesizer(SynthModel):
 
     def _segment(self, conds: list[Condition], seed: int, segment: int, lo: int, hi: int,
                  batch_size: int, rows: int) -> Iterator[pd.DataFrame]:
-        """Rows lo..hi of one segment: its blocks in order, rows that miss `conds` dropped."""
-        tr = self._fitted_transformer()
-        plan = self._plan(conds)
+        """Rows lo..hi of one segment: its blocks in order, rows that miss `conds` (or a
+        constraint that filters) dropped. Constraints rewrite decoded rows into the user's."""
+        tr, cs, schema = self._fitted_transformer(), self._constraint_set(), self.schema
+        plan = self._plan([c for c in conds if c.column not in cs.replaced])  # native ones
+        filtering = bool(conds) or cs.filters
         per_chunk = max(1, -(-batch_size // rows))
-        block, skip = (0, lo) if conds else divmod(lo, rows)  # first block, rows to drop
+        block, skip = (0, lo) if filtering else divmod(lo, rows)  # first block, rows to drop
         want, accepted, tried = hi - lo, 0, 0
         while want > 0:  # blocks are kept in order, so k (how many per network call) is
             #             free: enough for the rows still wanted at the acceptance seen so
             #             far, doubling while nothing was accepted, within the rejection budget
-            k = _blocks_next(skip + want, accepted, tried, rows, per_chunk,
-                             _rejection_budget(hi, rows) if conds else None)
+            k = blocks_next(skip + want, accepted, tried, rows, per_chunk,
+                             rejection_budget(hi, rows) if filtering else None)
             numeric, null, cats, uniforms = self._generate(seed, segment, block, k, plan, rows)
-            df = tr.decode(numeric, null, cats, uniforms)
+            df = cs.reverse(tr.decode(numeric, null, cats, uniforms))
             block, tried = block + k, tried + len(df)
-            if conds:
+            if filtering:
                 generated = len(df)
-                df = df[condition_mask(df, conds, tr)]
+                keep = condition_mask(df, conds, schema)
+                df = df[keep & cs.valid(df) if cs.filters else keep]
                 self.rejected_rows += generated - len(df)
-                _check_acceptance(conds, accepted + len(df), tried, hi, rows)
+                check_acceptance(conds, accepted + len(df), tried, hi, rows, cs)
             accepted += len(df)
             dropped = min(skip, len(df))
             df = df.iloc[dropped:dropped + want].reset_index(drop=True)
@@ -274,7 +324,7 @@ class Synthesizer(SynthModel):
         SEGMENT_ROWS rows; within a window, the rows with equal conditions form a group whose
         stream is keyed by (seed, window, the conditions), and a group's k-th row is its
         stream's k-th row, so any slice of the output is reproduced by any call."""
-        tr = self._fitted_transformer()
+        tr = self.schema
         end = start + n
         parts, positions = [], []
         for first in range(start - start % SEGMENT_ROWS, end, SEGMENT_ROWS):
@@ -324,6 +374,8 @@ class Synthesizer(SynthModel):
             **self._weight_files(),
             **(extra or {}),
         }
+        if self._constraint_set():
+            files["constraints.json"] = json_bytes(self._constraint_set().state())
         write_model_dir(str(path), files)
         return str(path)
 
@@ -338,6 +390,10 @@ class Synthesizer(SynthModel):
                 load_json(files["transformer.json"], f"{path}/transformer.json"),
                 load_npz(files["transformer.npz"], f"{path}/transformer.npz"))
             model._load_weights(files, str(path))
+            constraints = read_optional(str(path), "constraints.json")
+            if constraints is not None:
+                model.constraints = ConstraintSet.from_state(
+                    load_json(constraints, f"{path}/constraints.json"))
         except ModelLoadError:
             raise
         except (SynthError, KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
@@ -391,57 +447,3 @@ class OneNetworkSynthesizer(Synthesizer):
         net = self.new_network()
         net.load_state_dict(state)
         self.network = net.eval()
-
-
-def _rechunk(frames: Iterator[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
-    """The same rows in frames of exactly `size` rows (the last one: the rest)."""
-    held: list[pd.DataFrame] = []
-    count = 0
-    for df in frames:
-        held.append(df)
-        count += len(df)
-        while count >= size:
-            joined = pd.concat(held, ignore_index=True)
-            yield joined.iloc[:size].reset_index(drop=True)
-            held, count = [joined.iloc[size:]], count - size
-    if count:
-        yield pd.concat(held, ignore_index=True)
-
-
-def _rejection_budget(n: int, block: int) -> int:
-    """Generated rows that rejection may spend on n rows: one block, then 3/MIN_ACCEPTANCE per
-    row plus a margin of 8/MIN_ACCEPTANCE, so a condition met by MIN_ACCEPTANCE of the rows
-    almost never fails by chance (1 row: P < 2e-5)."""
-    return block + math.ceil((3 * n + 8) / MIN_ACCEPTANCE)
-
-
-def _blocks_next(need: int, accepted: int, tried: int, rows: int, most: int,
-                 budget: int | None) -> int:
-    """Blocks for the next network call: enough for `need` more rows at the acceptance seen
-    so far (doubling what was tried while nothing was accepted), never past the budget."""
-    if not tried:
-        k = 1 if budget is not None else math.ceil(need / rows)
-    elif accepted == 0:
-        k = max(1, tried // rows)
-    else:
-        k = math.ceil(need * tried / (accepted * rows))
-    if budget is not None:
-        k = min(k, math.ceil(max(budget - tried, 1) / rows))
-    return max(1, min(most, k))
-
-
-def _check_acceptance(conds: list[Condition], got: int, tried: int, n: int, block: int
-                      ) -> None:
-    """Give up once rejection has spent its budget (`_rejection_budget`), or earlier, on a
-    large request, once 50/MIN_ACCEPTANCE rows show an acceptance below half of MIN_ACCEPTANCE
-    (by chance: P < 1e-4)."""
-    if got >= n:
-        return
-    early = tried >= 50 / MIN_ACCEPTANCE and got < tried * MIN_ACCEPTANCE / 2
-    if early or tried >= _rejection_budget(n, block):
-        names = ", ".join(c.column for c in conds)
-        raise ConditionError(
-            f"conditions on {names} are met by only {got} of {tried} generated rows "
-            f"(acceptance {got / tried:.2%}, {n} asked); they are too rare for this model to "
-            "sample. Relax them (a range instead of a value), or use a model that conditions "
-            "on them natively (argn, gaussian_copula)")

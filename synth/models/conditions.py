@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synth.data.codecs import CategoricalCodec, NumericCodec
-from synth.data.transformer import DataTransformer
+from synth.data.schema import TableSchema
 from synth.errors import ConditionError
 
 EQ_TOLERANCE = 1e-3  # float equality: |generated - asked| <= EQ_TOLERANCE * (max - min)
@@ -33,7 +33,7 @@ class Condition:
     tol: float = 0.0  # numeric eq: how far a generated value may lie from `value`
 
 
-def parse_conditions(conditions: dict[str, Any] | None, tr: DataTransformer) -> list[Condition]:
+def parse_conditions(conditions: dict[str, Any] | None, tr: TableSchema) -> list[Condition]:
     """Check every column and value; the error names the culprit and the valid choices."""
     if conditions is None:
         return []
@@ -43,7 +43,7 @@ def parse_conditions(conditions: dict[str, Any] | None, tr: DataTransformer) -> 
     return [_parse_one(col, value, tr) for col, value in conditions.items()]
 
 
-def _parse_one(column: str, value: Any, tr: DataTransformer) -> Condition:
+def _parse_one(column: str, value: Any, tr: TableSchema) -> Condition:
     codec = tr.codecs.get(column)
     if codec is None:
         raise ConditionError(f"unknown column {column!r} in conditions; columns: "
@@ -108,7 +108,7 @@ def _check_within(column: str, low: float | None, high: float | None, codec: Num
                              f"[{lo:g}, {hi:g}]; generated values never leave it")
 
 
-def condition_mask(df: pd.DataFrame, conds: list[Condition], tr: DataTransformer) -> np.ndarray:
+def condition_mask(df: pd.DataFrame, conds: list[Condition], tr: TableSchema) -> np.ndarray:
     """Rows of a decoded frame that satisfy every condition."""
     mask = np.ones(len(df), dtype=bool)
     for cond in conds:
@@ -128,7 +128,7 @@ def condition_mask(df: pd.DataFrame, conds: list[Condition], tr: DataTransformer
     return mask
 
 
-def condition_groups(table: pd.DataFrame, tr: DataTransformer
+def condition_groups(table: pd.DataFrame, tr: TableSchema
                      ) -> list[tuple[dict[str, Any], np.ndarray]]:
     """Per-row conditions -> [(conditions of a group, positions of its rows)]. Null cells
     mean 'no condition on this column for this row'."""

@@ -224,11 +224,22 @@ def test_hostile_requests_are_refused_cheaply_never_500(served):
     groups = [{"age": 20 + i % 40} for i in range(200)]  # 40 groups: a check per group
     r = served.client.post(url, json={"num_samples": 200, "conditions": groups}, headers=key)
     assert r.status_code == 408 and "time budget" in r.json()["detail"], r.text
-    # streamed: the first block fits the budget and is sent; the second block ends the body
-    # with an error line (never a clean-looking truncation)
-    lines = served.client.post(url, json={"num_samples": 3000, "output_format": "jsonl"},
-                               headers=key).text.splitlines()
-    assert 0 < len(lines) - 1 < 3000 and json.loads(lines[-1])["error"]["status"] == 408
+    # streamed: when the first block fits the budget it is sent and the second block ends the
+    # body with an error line (never a clean-looking truncation); on a loaded machine the
+    # first check can already miss 1 ms, which must then be a plain 408: a few tries
+    trailers = 0
+    for _ in range(5):
+        r = served.client.post(url, json={"num_samples": 3000, "output_format": "jsonl"},
+                               headers=key)
+        lines = r.text.splitlines()
+        if r.status_code == 408:
+            assert len(lines) == 1 and "time budget" in r.json()["detail"]
+            continue
+        assert r.status_code == 200 and 0 < len(lines) - 1 < 3000
+        assert json.loads(lines[-1])["error"]["status"] == 408
+        trailers += 1
+        break
+    assert trailers == 1
     ages = [{"age": 17 + i % 40} for i in range(300)]  # the probe, on the open app
     ok = _generate(served, num_samples=300, conditions=ages, seed=1)
     assert ok.status_code == 200

@@ -56,14 +56,22 @@ def test_early_stopping_is_decided_once_for_all_ranks(ray_local, rows, tmp_path)
     parameters on both ranks, a model that samples; binary_diffusion: below)."""
     data = tmp_path / "rows.csv"
     rows.to_csv(data, index=False)
+    md = tmp_path / "metadata.json"  # constraints reach the workers, which rewrite their shards
+    md.write_text(json.dumps({"columns": {"education_num": "categorical"}, "constraints": [
+        {"type": "fixed_combinations", "columns": ["education", "education_num"]},
+        {"type": "positive", "column": "capital_loss"}]}))
     rc = train.main(["--data", str(data), "--model", "potnet", "--output", str(tmp_path / "m"),
-                     "num_workers=2", "params.epochs=40", "early_stop_patience=1",
-                     "validate_every=1", "validation_rows=500", f"storage={tmp_path / 's'}"])
+                     "--metadata", str(md), "num_workers=2", "params.epochs=40",
+                     "early_stop_patience=1", "validate_every=1", "validation_rows=500",
+                     f"storage={tmp_path / 's'}"])
     assert rc == 0
     m = json.loads((tmp_path / "m" / "training.json").read_text())["metrics"]
     assert m["stopped_at"] < 40 and m["param_digest"][0] == m["param_digest"][1]
-    out = synth.load_synthesizer(str(tmp_path / "m")).sample(100, seed=0)
+    out = synth.load_synthesizer(str(tmp_path / "m")).sample(1000, seed=0)
     assert list(out.columns) == list(rows.columns)
+    pairs = set(map(tuple, rows[["education", "education_num"]].drop_duplicates().to_numpy()))
+    assert set(map(tuple, out[["education", "education_num"]].to_numpy())) <= pairs
+    assert (out.capital_loss >= 0).all()
 
 
 def test_a_killed_node_does_not_lose_the_run(rows, tmp_path):

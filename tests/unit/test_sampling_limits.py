@@ -15,6 +15,7 @@ from synth.budget import Budget, check_budget
 from synth.errors import BudgetExceeded, ConditionError
 from synth.models import base
 from synth.models.conditions import EQ_TOLERANCE
+from synth.models.rejection import rejection_budget
 
 
 def test_a_too_rare_equality_fails_within_a_budget_proportional_to_the_rows(fitted):
@@ -22,7 +23,7 @@ def test_a_too_rare_equality_fails_within_a_budget_proportional_to_the_rows(fitt
     with pytest.raises(ConditionError, match="too rare"):
         model.sample(5, conditions={"fnlwgt": 123457}, seed=0)
     # whole blocks: the budget plus at most one block (the old bound: 500k rows)
-    assert model.rejected_rows <= base._rejection_budget(5, base.BLOCK_ROWS) + base.BLOCK_ROWS
+    assert model.rejected_rows <= rejection_budget(5, base.BLOCK_ROWS) + base.BLOCK_ROWS
 
 
 def test_per_row_groups_cost_follows_their_rows(fitted, monkeypatch):
@@ -46,7 +47,7 @@ def test_per_row_groups_cost_follows_their_rows(fitted, monkeypatch):
     generated.clear()
     got = model.sample(90, conditions=ages, seed=1)
     assert (got["age"].to_numpy() == ages["age"].to_numpy()).all()  # integers: exact
-    assert sum(generated) <= 30 * base._rejection_budget(3, base.GROUP_BLOCK_ROWS)
+    assert sum(generated) <= 30 * rejection_budget(3, base.GROUP_BLOCK_ROWS)
 
 
 def test_float_equality_is_met_within_the_documented_tolerance_never_overwritten(adult_small):

@@ -59,10 +59,10 @@ class ARGN(OneNetworkSynthesizer):
 
 
     # ----------------------------------------------------------------- fit
-    def prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None = None) -> ARGN:
-        super().prepare(data, metadata)
-        self.tokens = Tokenizer.fit(data, self._fitted_transformer(), self.config)
-        return self
+    def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
+        rows = super()._prepare(data, metadata)
+        self.tokens = Tokenizer.fit(rows, self._fitted_transformer(), self.config)
+        return rows
 
     @property
     def prepared(self) -> bool:
@@ -75,7 +75,7 @@ class ARGN(OneNetworkSynthesizer):
         super()._install_worker_state(state)
         self.tokens = Tokenizer.from_state(*state["tokens"])
 
-    def encode(self, data: pd.DataFrame) -> np.ndarray:
+    def _encode(self, data: pd.DataFrame) -> np.ndarray:
         """Rows as token codes (rows x token columns, int64)."""
         return self._tokens().encode(data, self._fitted_transformer())
 
@@ -92,7 +92,7 @@ class ARGN(OneNetworkSynthesizer):
         decides when to stop and which epoch's weights to keep (too few rows: every epoch,
         all rows)."""
         cfg = self.config
-        tokens = self.encode(data)
+        tokens = self._encode(data)
         order = np.random.default_rng(cfg.seed).permutation(len(tokens))
         held = min(int(len(tokens) * cfg.val_fraction), MAX_VALIDATION_ROWS)
         held = held if held >= MIN_VALIDATION_ROWS else 0

@@ -90,14 +90,14 @@ class BinaryDiffusion(OneNetworkSynthesizer):
     mode_normalize = False  # bits are made from plain codec values
 
     # ----------------------------------------------------------------- layout
-    def prepare(self, data: pd.DataFrame, metadata: Any = None) -> BinaryDiffusion:
-        super().prepare(data, metadata)
+    def _prepare(self, data: pd.DataFrame, metadata: Any) -> pd.DataFrame:
+        rows = super()._prepare(data, metadata)
         guide = self.config.guide_column
         if guide is not None and guide not in self._fitted_transformer().categorical_columns:
             raise ConfigError(f"guide_column {guide!r} must be a categorical column of the "
                               f"data; categorical columns: "
                               f"{self._fitted_transformer().categorical_columns}")
-        return self
+        return rows
 
     def layout(self) -> BitLayout:
         tr = self._fitted_transformer()
@@ -111,7 +111,7 @@ class BinaryDiffusion(OneNetworkSynthesizer):
         guide = self.config.guide_column
         return self._fitted_transformer().codecs[guide].n_levels if guide else 0
 
-    def encode(self, data: pd.DataFrame) -> np.ndarray:
+    def _encode(self, data: pd.DataFrame) -> np.ndarray:
         """Rows as bits (float32), the guide column's level code appended as a last column."""
         tr = self._fitted_transformer()
         bits = self.layout().encode(tr, data)

@@ -153,7 +153,7 @@ class POTNet(OneNetworkSynthesizer):
             self._coding, self._coding_for = RowCoding(tr), tr
         return self._coding
 
-    def encode(self, data: pd.DataFrame) -> np.ndarray:
+    def _encode(self, data: pd.DataFrame) -> np.ndarray:
         return self.coding().encode(self._fitted_transformer(), data)
 
     @property
