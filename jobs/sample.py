@@ -41,11 +41,11 @@ from jobs.common import (
     run_main,
     start_ray,
 )
+from jobs.ray_data.files import FORMATS
 from jobs.ray_data.parts import sample_to_prefix
 from jobs.ray_data.plan import make_plan
 from synth.api import load_synthesizer
 from synth.config import require
-from synth.data.arrow import to_arrow
 from synth.data.io import read_table, write_arrow, write_table
 from synth.errors import ConditionError, ConfigError
 
@@ -66,7 +66,7 @@ class SampleConfig:
     rows_per_file: int = 500_000  # prefix output: rows per part file
     concurrency: int = 2  # prefix output: generating actors
     overwrite: bool = False  # prefix output: replace another run's files
-    format: str = "parquet"  # prefix output: parquet | csv part files
+    format: str = "parquet"  # prefix output: parquet | csv | jsonl part files
 
     def validate(self) -> None:
         require(bool(self.model), "model is required: --model DIR|NAME")
@@ -77,8 +77,8 @@ class SampleConfig:
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         require(self.rows_per_file >= 1, "rows_per_file must be >= 1")
         require(self.concurrency >= 1, "concurrency must be >= 1")
-        require(self.format in ("parquet", "csv"),
-                f"format must be parquet or csv, got {self.format!r}")
+        require(self.format in FORMATS,
+                f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
 
     @property
     def to_prefix(self) -> bool:
@@ -113,7 +113,7 @@ def sample_to_file(cfg: SampleConfig) -> dict[str, Any]:
     if cfg.output.endswith(".csv"):  # CSV keeps the training formats (dates as written)
         write_table(df, cfg.output)
     else:
-        write_arrow(to_arrow(df, model.schema), cfg.output)
+        write_arrow(model.to_arrow(df), cfg.output)
     return {"rows": len(df), "output": cfg.output, "seed": cfg.seed}
 
 

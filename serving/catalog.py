@@ -19,8 +19,9 @@ from synth.data.codecs import CategoricalCodec, NumericCodec
 from synth.data.constraints import ConstraintSet
 from synth.data.io import join
 from synth.data.transformer import DataTransformer
-from synth.errors import ModelLoadError
+from synth.errors import ConfigError, ModelLoadError
 from synth.models.images.labels import LabelCodec
+from synth.spec.model import SpecModel
 from synth.store import (
     ModelStore,
     check_name,
@@ -122,6 +123,11 @@ def describe_files(path: str, name: str, version: int) -> dict[str, Any]:
     """describe_model from a model directory's metadata files (no weights read)."""
     doc = load_json(read_model_dir(path, ["config.json"])["config.json"], f"{path}/config.json")
     family = doc.get("synthesizer", "?")
+    if family == "spec":  # the spec is the whole model: its config holds it
+        try:
+            return _describe_spec(SpecModel(**doc.get("params", {})), name, version)
+        except ConfigError as exc:
+            raise ModelLoadError(f"{path!r}: its spec no longer parses ({exc})") from None
     try:
         if doc.get("kind") == "image":
             labels = load_json(read_model_dir(path, ["labels.json"])["labels.json"],
@@ -148,7 +154,14 @@ def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
     if model.kind == "image":
         return _describe_images(model.labels.values, model.name, name, version,
                                 model.config.image_size, model.channels)
+    if isinstance(model, SpecModel):
+        return _describe_spec(model, name, version)
     return _describe_table(model.schema, model.name, name, version)
+
+
+def _describe_spec(model: SpecModel, name: str, version: int) -> dict[str, Any]:
+    return {"name": name, "version": version, "kind": "spec",
+            "columns": model.describe_columns()}
 
 
 def _describe_table(tr: Any, family: str, name: str, version: int) -> dict[str, Any]:

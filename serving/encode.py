@@ -17,8 +17,6 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from synth.data.arrow import to_arrow
-
 
 def _records(df: pd.DataFrame) -> str:
     """JSON records without the enclosing brackets ("" for no rows)."""
@@ -105,14 +103,14 @@ def _json_head(head: dict[str, Any], columns: list[str]) -> bytes:
     return (json.dumps({**head, "columns": columns})[:-1] + ', "rows": [').encode()
 
 
-def parquet_body(df: pd.DataFrame, transformer: Any) -> bytes:
+def parquet_body(df: pd.DataFrame, model: Any) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(to_arrow(df, transformer), buf)
+    pq.write_table(model.to_arrow(df), buf)
     return buf.getvalue()
 
 
 def encode(fmt: str, chunks: Iterable[pd.DataFrame], head: dict[str, Any],
-           transformer: Any, failure: Failure | None = None) -> Iterator[bytes]:
+           model: Any, failure: Failure | None = None) -> Iterator[bytes]:
     """The body of `fmt` as byte chunks; `failure` turns an error into the stream's trailer."""
     if fmt == "csv":
         return csv_chunks(chunks, failure)
@@ -120,4 +118,4 @@ def encode(fmt: str, chunks: Iterable[pd.DataFrame], head: dict[str, Any],
         return jsonl_chunks(chunks, failure)
     if fmt == "json":
         return json_chunks(chunks, head, failure)
-    return iter([parquet_body(pd.concat(list(chunks), ignore_index=True), transformer)])
+    return iter([parquet_body(pd.concat(list(chunks), ignore_index=True), model)])

@@ -15,6 +15,7 @@ from serving.requests import Invalid, per_row_table
 from serving.schemas import GenerateRequest
 from synth.data.retime import parse_shift
 from synth.errors import BudgetExceeded, ConditionError, SynthError
+from synth.spec.model import SpecModel
 
 T = TypeVar("T")
 
@@ -28,10 +29,15 @@ def model_conditions(model: Any, req: GenerateRequest) -> dict | pd.DataFrame | 
                       "csv or parquet")
     conditions = per_row_table(req)
     retime, stamp = req.shift()
-    try:
-        parse_shift(retime, stamp, model.schema)
-    except ConditionError as exc:
-        raise Invalid("retime" if retime is not None else "stamp", str(exc)) from None
+    if retime is not None or stamp is not None:
+        field = "retime" if retime is not None else "stamp"
+        if isinstance(model, SpecModel):
+            raise Invalid(field, "a spec model writes its times into the spec (a datetime "
+                          "field's start)")
+        try:
+            parse_shift(retime, stamp, model.schema)
+        except ConditionError as exc:
+            raise Invalid(field, str(exc)) from None
     try:
         model.check_conditions(conditions, req.num_samples)
     except ConditionError as exc:
@@ -50,7 +56,7 @@ def body_chunks(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: i
     rows = model.iter_sample(req.num_samples, conditions=conditions, seed=req.seed,
                              chunk_rows=chunk_rows, retime=retime, stamp=stamp)
     try:
-        yield from encode(req.output_format, rows, head, model.schema)
+        yield from encode(req.output_format, rows, head, model)
     except BudgetExceeded:
         raise
     except SynthError as exc:
@@ -67,7 +73,7 @@ def open_stream(model: Any, req: GenerateRequest, conditions: Any, chunk_rows: i
                              chunk_rows=chunk_rows, retime=retime, stamp=stamp)
     first = _checked(lambda: next(rows, None))
     chunks = itertools.chain([] if first is None else [first], rows)
-    return encode(req.output_format, chunks, head, model.schema, failure=stream_failure)
+    return encode(req.output_format, chunks, head, model, failure=stream_failure)
 
 
 def stream_failure(exc: Exception) -> StreamFailed | None:

@@ -19,6 +19,7 @@ def _load_builtin_models() -> None:
     from synth.models.ctgan import model  # noqa: F401
     from synth.models.images import gan  # noqa: F401
     from synth.models.potnet import model as potnet_model  # noqa: F401
+    from synth.spec import model as spec_model  # noqa: F401
 
 
 def create_synthesizer(name: str, **params: Any) -> Synthesizer:

@@ -11,10 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import csv
 
-from synth.data.arrow import to_arrow
 from synth.data.io import filesystem, is_s3, write_bytes
 
-FORMATS = ("parquet", "csv")
+FORMATS = ("parquet", "csv", "jsonl")
 
 
 def part_name(index: int, fmt: str = "parquet") -> str:
@@ -23,9 +22,12 @@ def part_name(index: int, fmt: str = "parquet") -> str:
 
 def file_rows(uri: str, schema: Any) -> int | None:
     """Rows in a part file (Parquet: its footer; CSV: a streaming count with every column read
-    as text); None when it is missing or unreadable."""
+    as text; JSON lines: its lines); None when it is missing or unreadable."""
     fs, path = filesystem(uri)
     try:
+        if uri.endswith(".jsonl"):  # one object per line
+            with fs.open_input_stream(path) as f:
+                return f.read().count(b"\n")
         if not uri.endswith(".csv"):
             with fs.open_input_file(path) as f:
                 return pq.ParquetFile(f).metadata.num_rows
@@ -36,11 +38,15 @@ def file_rows(uri: str, schema: Any) -> int | None:
         return None
 
 
-def encode_file(df: Any, tr: Any, fmt: str) -> bytes:
-    """Parquet: the typed Arrow table; CSV: the training formats (dates as they were written)."""
+def encode_file(df: Any, model: Any, fmt: str) -> bytes:
+    """Parquet: the model's typed Arrow table; CSV: the training formats (dates as they were
+    written); JSON lines: one object per row (nested values as JSON, times in ISO 8601)."""
     if fmt == "csv":
         return df.to_csv(index=False).encode()
-    return encode_parquet(to_arrow(df, tr))
+    if fmt == "jsonl":
+        text = df.to_json(orient="records", lines=True, date_format="iso", double_precision=15)
+        return (text.rstrip("\n") + "\n").encode() if len(df) else b""
+    return encode_parquet(model.to_arrow(df))
 
 
 def encode_parquet(table: Any) -> bytes:

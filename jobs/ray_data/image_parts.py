@@ -32,7 +32,7 @@ def schema(model: Any) -> pa.Schema:
 def check_format(fmt: str) -> None:
     if fmt != "parquet":
         raise ConfigError("an image model writes PNG files with Parquet manifests: drop "
-                          "--format csv")
+                          f"--format {fmt}")
 
 
 def write_part(model: Any, plan: SamplePlan, part: Part, seed: int, output: str) -> None:

@@ -28,7 +28,6 @@ from jobs.ray_data import image_parts
 from jobs.ray_data.files import encode_file, file_rows, part_name, write_file
 from jobs.ray_data.plan import Part, SamplePlan, make_plan
 from synth.api import load_synthesizer, resolve_model_path
-from synth.data.arrow import arrow_schema
 from synth.data.io import (
     exists,
     filesystem,
@@ -60,7 +59,7 @@ def write_part(model: SynthModel, plan: SamplePlan, part: Part, spec: WriteSpec)
         image_parts.write_part(model, plan, part, spec.seed, spec.output)
         return
     df = model.sample(**plan.sample_args(part, spec.seed), id_offset=part.first - part.offset)
-    data = encode_file(df, model.schema, spec.format)
+    data = encode_file(df, model, spec.format)
     write_file(data, join(spec.output, part_name(part.index, spec.format)))
 
 
@@ -155,7 +154,7 @@ def check_plan(model: SynthModel, plan: SamplePlan, seed: int) -> None:
 
 
 def _schema(model: SynthModel) -> Any:
-    return image_parts.schema(model) if model.kind == "image" else arrow_schema(model.schema)
+    return image_parts.schema(model) if model.kind == "image" else model.arrow_schema()
 
 
 def sample_to_prefix(cfg: Any, conditions: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from synth.data.codecs import CategoricalCodec, IdCodec, NumericCodec
+from synth.data.lists import ListCodec
 from synth.data.schema import TableSchema
 from synth.errors import DataError
 
@@ -50,6 +51,10 @@ def column_type(codec: object) -> pa.DataType:
         return _from_dtype(codec.state.get("dtype", "float64")) or pa.float64()
     if isinstance(codec, CategoricalCodec):
         return _categorical_type(codec)
+    if isinstance(codec, ListCodec):
+        if codec.state.get("format") == "string":
+            return pa.string()
+        return pa.list_(pa.int64() if codec.state.get("ints") else pa.float64())
     if isinstance(codec, IdCodec):
         return pa.int64() if codec.state.get("style") == "int" else pa.string()
     return pa.string()

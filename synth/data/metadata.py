@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth.data.lists import looks_like_lists
 from synth.errors import DataError, MetadataError
 
-KINDS = ("numerical", "categorical", "boolean", "datetime", "id", "text")
+KINDS = ("numerical", "categorical", "boolean", "datetime", "id", "text", "list")
 # SDV sdtypes that are not ours: personal data is generated, never copied, so treat it as text.
 _SDV_ALIASES = {"numerical": "numerical", "categorical": "categorical", "boolean": "boolean",
-                "datetime": "datetime", "id": "id", "text": "text"}
+                "datetime": "datetime", "id": "id", "text": "text", "list": "list"}
 # SDV sdtypes whose values SDV generates (never copies): ours as text. "unknown" too.
 _SDV_GENERATED = ("email", "phone_number", "address", "name", "first_name", "last_name",
                   "unknown")
@@ -160,6 +161,8 @@ def check_frame(df: Any) -> None:
 def detect_column(series: pd.Series) -> ColumnMeta:
     """Kind of one column from its dtype and values."""
     values = series.dropna()
+    if series.dtype == object and len(values) and looks_like_lists(values):
+        return ColumnMeta("list")  # Arrow lists or list-shaped strings: learned element-wise
     n, n_unique = len(values), values.nunique()
     if pd.api.types.is_bool_dtype(series) or _is_bool_like(values, n_unique):
         return ColumnMeta("boolean")

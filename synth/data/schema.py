@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synth.data.codecs import CategoricalCodec, IdCodec, NumericCodec, TextCodec
+from synth.data.lists import ListCodec
 from synth.data.metadata import Metadata
 
-Codec = NumericCodec | CategoricalCodec | IdCodec | TextCodec
+Codec = NumericCodec | CategoricalCodec | IdCodec | TextCodec | ListCodec
 
 
 @dataclass(frozen=True)

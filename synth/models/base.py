@@ -19,10 +19,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import torch
 
 from synth.budget import check_budget
 from synth.config import config_to_dict
+from synth.data.arrow import arrow_schema, to_arrow
 from synth.data.codecs import IdCodec
 from synth.data.constraints import ConstraintSet
 from synth.data.metadata import Metadata, check_frame, detect_metadata
@@ -103,7 +105,7 @@ class Synthesizer(SynthModel):
             raise DataError("no column to model: every column is an id or free text; declare at "
                             "least one column numerical or categorical in metadata")
         constraints = ConstraintSet(md)
-        rows = constraints.forward(constraints.fit(data))
+        rows = constraints.fit(data)
         self.transformer = DataTransformer(constraints.model_metadata(md),
                                            self._transformer_options()).fit(
             rows, seed=self.config.seed)
@@ -125,8 +127,7 @@ class Synthesizer(SynthModel):
     def encode(self, data: pd.DataFrame) -> np.ndarray:
         """User rows (a shard) as what the networks train on: checked against the constraints
         and rewritten into the model table first."""
-        cs = self._constraint_set()
-        return self._encode(cs.forward(cs.clean(data)))
+        return self._encode(self._constraint_set().to_model(data))
 
     def _encode(self, data: pd.DataFrame) -> np.ndarray:
         """Model-table rows as the float32 matrix the networks train on."""
@@ -168,6 +169,14 @@ class Synthesizer(SynthModel):
     def schema(self) -> TableSchema:
         """The user's columns with their codecs (synth.data.schema)."""
         return self._constraint_set().schema(self._fitted_transformer())
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Arrow schema of every table `to_arrow` makes (synth.data.arrow)."""
+        return arrow_schema(self.schema)
+
+    def to_arrow(self, df: pd.DataFrame) -> pa.Table:
+        """Generated rows as a typed Arrow table (Parquet parts, HTTP parquet bodies)."""
+        return to_arrow(df, self.schema)
 
     def _constraint_set(self) -> ConstraintSet:
         tr = self._fitted_transformer()

@@ -58,8 +58,10 @@ def _parse_one(column: str, value: Any, tr: TableSchema) -> Condition:
                                  f"training data; valid values include: {shown}")
         return Condition(column, "eq", value=value, code=code)
     if not isinstance(codec, NumericCodec):
-        raise ConditionError(f"column {column!r} is generated ({tr.metadata.kind(column)}), "
-                             "not modelled: it cannot be conditioned on")
+        kind = tr.metadata.kind(column)
+        how = "a list (learned element by element)" if kind == "list" else \
+            f"generated ({kind}), not modelled"
+        raise ConditionError(f"column {column!r} is {how}: it cannot be conditioned on")
     if isinstance(value, dict):
         return _parse_range(column, value, codec)
     x = _to_float(column, value, codec)

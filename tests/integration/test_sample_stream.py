@@ -89,7 +89,7 @@ def test_a_different_run_is_refused_unless_overwritten(ray_local, s3_bucket, mod
     (["--rows", "0"], "rows must be >= 1"),
     (["--rows", "10", "--conditions", '{"planet": "Mars"}'], "planet"),
     (["--rows", "10", "--output", "s3://no-such-bucket/x"], "cannot write to"),
-    (["--rows", "10", "--format", "orc"], "format must be parquet or csv"),
+    (["--rows", "10", "--format", "orc"], "format must be one of parquet, csv, jsonl"),
     (["--rows", "10", "--conditions", '{"sex": "Martian"}'], "never occurs"),
 ])
 def test_bad_input_fails_before_any_compute(ray_local, s3_bucket, model_dir, capsys, args,
@@ -248,3 +248,36 @@ def test_a_model_retrained_in_place_does_not_complete_the_old_run(ray_local, fit
     assert "another model" in capsys.readouterr().err
     assert not (out / "part-000002.parquet").exists()  # nothing mixed in
     assert job.main([*argv, "--overwrite"]) == 0
+
+
+def test_a_spec_streams_json_lines_and_parquet_to_s3(ray_local, s3_bucket, tmp_path):
+    """A spec (no training) registered in a store streams 100,000 rows as JSON lines, and
+    Parquet parts with the schema the spec fixes, each the rows one in-process call gives."""
+    import synth.spec
+    from synth.store import ModelStore
+
+    spec = synth.spec.load(str(Path(__file__).resolve().parents[2] / "examples" / "telemetry"
+                               / "spec.yaml"))
+    store = str(tmp_path / "store")
+    ModelStore(store).add_version("telemetry", spec.save)
+    out = f"{s3_bucket}/telemetry/jsonl"
+    assert job.main(["--model", "telemetry", "--store", store, "--rows", "100000", "--output",
+                     out, "--rows-per-file", "25000", "--seed", "3", "--format", "jsonl"]) == 0
+    parts = _parts(out)
+    assert sorted(parts) == [f"part-{i:06d}.jsonl" for i in range(4)]
+    lines = b"".join(parts[n] for n in sorted(parts)).decode().splitlines()
+    assert len(lines) == 100_000
+    expected = spec.sample(3, seed=3, start=50_000)
+    got = [json.loads(x) for x in lines[50_000:50_003]]
+    assert [g["device"] for g in got] == expected.device.tolist()
+    assert [g["boxes"] for g in got] == expected.boxes.tolist()
+    assert [pd.Timestamp(g["ts"]) for g in got] == expected.ts.tolist()
+    pq_out = f"{s3_bucket}/telemetry/parquet"
+    assert job.main(["--model", "telemetry", "--store", store, "--rows", "3000", "--output",
+                     pq_out, "--rows-per-file", "1000", "--seed", "3"]) == 0
+    fs, path = io.filesystem(pq_out)
+    table = pq.read_table(path, filesystem=fs)
+    expected = spec.arrow_schema()  # Parquet stores second timestamps as milliseconds
+    assert table.schema.names == expected.names and table.num_rows == 3000
+    assert all(a.type == b.type or (str(a.type).startswith("timestamp") and a.type.tz == b.type.tz)
+               for a, b in zip(table.schema, expected, strict=True))

@@ -46,6 +46,15 @@ def _register_digits(store) -> None:
     ModelStore(str(store)).add_version("digits", model.save)
 
 
+def _register_spec(store) -> None:
+    """The telemetry example's spec: a model that needs no training."""
+    import synth.spec
+    from synth.store import ModelStore
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "telemetry" / "spec.yaml"
+    ModelStore(str(store)).add_version("telemetry", synth.spec.load(str(path)).save)
+
+
 @pytest.fixture(scope="module")
 def served(ray_local, s3_bucket, adult_small, credit, tmp_path_factory):
     from ray import serve
@@ -57,6 +66,7 @@ def served(ray_local, s3_bucket, adult_small, credit, tmp_path_factory):
     _register(store, "credit", credit.head(3000), 0)
     _register_digits(store)
     _register(store, "broken", adult_small.head(500), 0)
+    _register_spec(store)
     (store / "broken" / "1" / "transformer.npz").write_bytes(b"PK\x03\x04 truncated")
     key_file = tmp_path_factory.mktemp("secret") / "key"
     key_file.write_text("s3cret-key\n")
@@ -115,7 +125,7 @@ def test_every_format_and_seeded_rows_equal_an_in_process_sample(served):
 
 def test_models_are_listed_with_columns_and_condition_values(served):
     doc = served.client.get("/v1/models").json()
-    assert [m["name"] for m in doc["models"]] == ["adult", "credit", "digits"]
+    assert [m["name"] for m in doc["models"]] == ["adult", "credit", "digits", "telemetry"]
     assert [(b["name"], b["version"]) for b in doc["broken"]] == [("broken", 1)]
     assert "transformer.npz" in doc["broken"][0]["detail"]  # one bad model, not a 500 for all
     assert _generate(served, "broken").status_code == 503
@@ -319,3 +329,16 @@ def test_api_fuzzed_against_its_own_schema(served):
         check()
     generate = statuses["/v1/models/{name}/generate"]
     assert max(generate) < 500 and generate & {404, 422}  # bad input seen, all of it 4xx
+
+
+def test_a_spec_is_served_like_any_model(served):
+    import synth.spec
+
+    info = served.client.get(f"{served.base}/v1/models/telemetry").json()
+    assert info["kind"] == "spec" and info["columns"][0]["name"] == "device"
+    r = _generate(served, "telemetry", num_samples=20, seed=4)
+    spec = synth.spec.load(str(Path(__file__).resolve().parents[2] / "examples" / "telemetry"
+                               / "spec.yaml"))
+    assert [row["boxes"] for row in r.json()["rows"]] == spec.sample(20, seed=4).boxes.tolist()
+    bad = _generate(served, "telemetry", num_samples=2, conditions={"status": "ok"})
+    assert bad.status_code == 422 and "no conditions" in bad.text

@@ -28,6 +28,7 @@ LAZY_ALLOWED = {
     ("synth.api", "synth.models.binary_diffusion.model"),
     ("synth.api", "synth.models.potnet.model"),
     ("synth.api", "synth.models.images.gan"),
+    ("synth.api", "synth.spec.model"),
     ("synth.metrics.evaluate", "synth.metrics.detection"),  # scikit-learn, only when asked
     ("synth.metrics.evaluate", "synth.metrics.privacy"),
     ("synth.metrics.evaluate", "synth.metrics.utility"),

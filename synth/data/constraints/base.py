@@ -33,6 +33,8 @@ class Constraint(ABC):
 
     def __init__(self, spec: dict[str, Any], md: Metadata, index: int) -> None:
         self.spec, self.md, self.index = dict(spec), md, index
+        self.label = (f"constraint #{index + 1}" if index >= 0
+                      else f"list column {spec.get('column')!r}")  # added for a list column
         unknown = sorted(set(spec) - {"type", "violations", *self.keys})
         if unknown:
             self.fail(f"unknown key {unknown[0]!r}; valid keys: {', '.join(self.keys)}")
@@ -47,7 +49,7 @@ class Constraint(ABC):
 
     # ----------------------------------------------------------------- spec helpers
     def fail(self, message: str) -> None:
-        raise MetadataError(f"constraint #{self.index + 1} ({self.type}): {message}")
+        raise MetadataError(f"{self.label} ({self.type}): {message}")
 
     def column(self, key: str, kinds: tuple[str, ...] = ("numerical", "datetime")) -> str:
         name = self.spec.get(key)

@@ -67,11 +67,13 @@ class Bounds(Constraint):
 
     def describe(self) -> str:
         op = "<" if self.strict else "<="
-        parts = [str(self.spec.get("low") if isinstance(self.low, float) else self.low)
-                 if self.low is not None else None, self.x,
-                 str(self.spec.get("high") if isinstance(self.high, float) else self.high)
-                 if self.high is not None else None]
+        parts = [self._shown("low", self.low), self.x, self._shown("high", self.high)]
         return f"{self.type}({f' {op} '.join(p for p in parts if p is not None)})"
+
+    def _shown(self, key: str, bound: float | str | None) -> str | None:
+        if bound is None or isinstance(bound, str):
+            return bound
+        return str(self.spec.get(key, f"{bound:g}"))  # as declared (a date stays a date)
 
     # ----------------------------------------------------------------- the rule
     def _bound(self, df: pd.DataFrame, bound: float | str | None) -> np.ndarray | None:

@@ -90,7 +90,7 @@ class Custom(Constraint):
         try:
             out = fn(df[self.columns].copy() if what == "transform" else df.copy())
         except Exception as exc:  # noqa: BLE001 - the user's function: say whose error it is
-            raise MetadataError(f"constraint #{self.index + 1} (custom): {what} raised "
+            raise MetadataError(f"{self.label} (custom): {what} raised "
                                 f"{type(exc).__name__}: {exc}") from None
         if not isinstance(out, pd.DataFrame) or len(out) != len(df):
             self.fail(f"{what} must return a DataFrame with one row per input row")
@@ -102,7 +102,7 @@ class Custom(Constraint):
         try:
             ok = np.asarray(self.is_valid(df.copy()), dtype=bool)
         except Exception as exc:  # noqa: BLE001 - the user's function
-            raise MetadataError(f"constraint #{self.index + 1} (custom): is_valid raised "
+            raise MetadataError(f"{self.label} (custom): is_valid raised "
                                 f"{type(exc).__name__}: {exc}") from None
         if ok.shape != (len(df),):
             self.fail("is_valid must return one bool per row")
