@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from synth.data.codecs import CategoricalCodec, IdCodec, NumericCodec, TextCodec
 from synth.data.lists import ListCodec
-from synth.data.metadata import Metadata
+from synth.data.metadata import ColumnMeta, Metadata
 
 Codec = NumericCodec | CategoricalCodec | IdCodec | TextCodec | ListCodec
 
@@ -18,3 +18,17 @@ Codec = NumericCodec | CategoricalCodec | IdCodec | TextCodec | ListCodec
 class TableSchema:
     codecs: dict[str, Codec]
     metadata: Metadata
+
+
+def new_codec(name: str, meta: ColumnMeta, max_categories: int = 500,
+              max_tail_values: int = 10_000) -> Codec:
+    """The codec of a column of this kind (unfitted)."""
+    if meta.kind in ("numerical", "datetime"):
+        return NumericCodec(name, meta)
+    if meta.kind == "id":
+        return IdCodec(name, meta)
+    if meta.kind == "text":
+        return TextCodec(name, meta)
+    if meta.kind == "list":
+        return ListCodec(name, meta)
+    return CategoricalCodec(name, meta, max_categories, max_tail_values)

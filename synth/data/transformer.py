@@ -20,6 +20,7 @@ from synth.config import require
 from synth.data.codecs import CategoricalCodec, IdCodec, NumericCodec, TextCodec
 from synth.data.gmm import ModeNormalizer
 from synth.data.metadata import Metadata
+from synth.data.schema import new_codec
 
 Codec = NumericCodec | CategoricalCodec | IdCodec | TextCodec
 
@@ -89,15 +90,8 @@ class DataTransformer:
         return self
 
     def _new_codec(self, name: str) -> Codec:
-        meta = self.metadata.columns[name]
-        if meta.kind in ("numerical", "datetime"):
-            return NumericCodec(name, meta)
-        if meta.kind == "id":
-            return IdCodec(name, meta)
-        if meta.kind == "text":
-            return TextCodec(name, meta)
-        return CategoricalCodec(name, meta, self.options.max_categories,
-                                self.options.max_tail_values)
+        return new_codec(name, self.metadata.columns[name], self.options.max_categories,
+                         self.options.max_tail_values)
 
     def _build_spans(self) -> None:
         spans, start = [], 0

@@ -301,9 +301,11 @@ def _datetime(f: DateTime, index: np.ndarray, r: np.random.Generator, path: str)
     else:  # poisson: the block's events spread uniformly over its window, in order
         window = len(index) * float(f.every)  # type: ignore[arg-type]
         secs = index[0] * float(f.every) + np.sort(r.random(len(index))) * window  # type: ignore
-    times = pd.Series(start + pd.to_timedelta(np.floor(secs * 1e9).astype("int64"), unit="ns"))
+    step = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[f.unit]  # floored to the unit on
+    ns = (np.floor(secs * 1e9 / step) * step).astype("int64")  # elapsed time: no zone maths
+    times = pd.Series(start + pd.to_timedelta(ns, unit="ns"))
     dtype = f"datetime64[{f.unit}, {f.tz}]" if f.tz else f"datetime64[{f.unit}]"
-    return times.dt.floor({"s": "s", "ms": "ms", "us": "us", "ns": "ns"}[f.unit]).astype(dtype)
+    return times.astype(dtype)
 
 
 def _array(f: Array, index: np.ndarray, rng: Any, path: str) -> list[list[Any]]:

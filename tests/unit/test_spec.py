@@ -92,6 +92,17 @@ def test_a_spec_is_a_model_kind_of_its_own(tmp_path):
     assert json.loads(SCHEMA_FILE.read_text()) == json_schema()
 
 
+def test_zoned_times_cross_daylight_saving_changes():
+    """Years of events in Berlin time: a repeated or skipped hour is no error (the times are
+    elapsed time from the start, shown in the zone)."""
+    model = synth.create_synthesizer("spec", spec={"fields": {"ts": {
+        "type": "datetime", "start": "2026-10-25 01:00", "process": "regular", "every": 600.0,
+        "tz": "Europe/Berlin"}}})
+    ts = model.sample(4000, seed=0).ts  # 27 days from the night the clocks go back
+    assert ts.is_monotonic_increasing and (ts.diff().dropna() == pd.Timedelta(minutes=10)).all()
+    assert str(ts.dtype) == "datetime64[s, Europe/Berlin]"
+
+
 def test_constraints_of_a_spec_hold_in_every_row():
     model = synth.create_synthesizer("spec", spec={
         **spec(low={"type": "number", "dist": {"name": "normal", "mean": 0, "std": 1}},

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth.data.codecs import CategoricalCodec, IdCodec, NumericCodec, TextCodec
 from synth.data.constraints import (  # noqa: F401 - fill the registry
     bounds,
     custom,
@@ -22,9 +21,8 @@ from synth.data.constraints import (  # noqa: F401 - fill the registry
 )
 from synth.data.constraints.base import CONSTRAINTS, Constraint
 from synth.data.constraints.sdv import from_sdv
-from synth.data.lists import ListCodec
 from synth.data.metadata import ColumnMeta, Metadata
-from synth.data.schema import Codec, TableSchema
+from synth.data.schema import Codec, TableSchema, new_codec
 from synth.errors import DataError, MetadataError
 
 EXAMPLES = 3  # breaking rows quoted in an error
@@ -266,15 +264,7 @@ def _plain(value: Any) -> Any:
 
 
 def _new_codec(name: str, meta: ColumnMeta) -> Codec:
-    if meta.kind in ("numerical", "datetime"):
-        return NumericCodec(name, meta)
-    if meta.kind == "id":
-        return IdCodec(name, meta)
-    if meta.kind == "text":
-        return TextCodec(name, meta)
-    if meta.kind == "list":
-        return ListCodec(name, meta)
-    return CategoricalCodec(name, meta, max_categories=100_000)
+    return new_codec(name, meta, max_categories=100_000)  # conditions: every level known
 
 
 def _fit_codec(name: str, meta: ColumnMeta, series: pd.Series) -> Codec:

@@ -34,19 +34,16 @@ def _cast(values: list[Any], dtype: str, name: str) -> pd.Series:
     return series
 
 
-@CONSTRAINTS.register("fixed_combinations")
-class FixedCombinations(Constraint):
-    """{"type": "fixed_combinations", "columns": ["education", "education_num"]}."""
+class _Group(Constraint):
+    """A rule on a group of columns that the model learns as one categorical column."""
 
-    type = "fixed_combinations"
     keys = ("columns",)
 
     def __init__(self, spec: dict[str, Any], md: Any, index: int) -> None:
         super().__init__(spec, md, index)
         self.columns = self.column_list("columns", DISCRETE, 2)
-        self.combos: list[list[Any]] = []
         self.dtypes: dict[str, str] = {}
-        self.name = "+".join(self.columns) + "#combination"
+        self.name = "+".join(self.columns) + f"#{self.type}"
 
     @property
     def reads(self) -> list[str]:
@@ -58,6 +55,17 @@ class FixedCombinations(Constraint):
 
     def model_columns(self) -> dict[str, ColumnMeta]:
         return {self.name: ColumnMeta("categorical")}
+
+
+@CONSTRAINTS.register("fixed_combinations")
+class FixedCombinations(_Group):
+    """{"type": "fixed_combinations", "columns": ["education", "education_num"]}."""
+
+    type = "fixed_combinations"
+
+    def __init__(self, spec: dict[str, Any], md: Any, index: int) -> None:
+        super().__init__(spec, md, index)
+        self.combos: list[list[Any]] = []
 
     def _keys(self, df: pd.DataFrame) -> list[str]:
         rows = df[self.columns].astype(object).itertuples(index=False, name=None)
@@ -98,29 +106,11 @@ class FixedCombinations(Constraint):
 
 
 @CONSTRAINTS.register("one_hot")
-class OneHot(Constraint):
+class OneHot(_Group):
     """{"type": "one_hot", "columns": ["is_a", "is_b", "is_c"]}: 0/1 (or boolean) columns of
     which exactly one is 1 in every row."""
 
     type = "one_hot"
-    keys = ("columns",)
-
-    def __init__(self, spec: dict[str, Any], md: Any, index: int) -> None:
-        super().__init__(spec, md, index)
-        self.columns = self.column_list("columns", DISCRETE, 2)
-        self.dtypes: dict[str, str] = {}
-        self.name = "+".join(self.columns) + "#one_hot"
-
-    @property
-    def reads(self) -> list[str]:
-        return list(self.columns)
-
-    @property
-    def replaces(self) -> list[str]:
-        return list(self.columns)
-
-    def model_columns(self) -> dict[str, ColumnMeta]:
-        return {self.name: ColumnMeta("categorical")}
 
     def _matrix(self, df: pd.DataFrame) -> np.ndarray:
         cols = [pd.to_numeric(df[c].astype(object).map(
