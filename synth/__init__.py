@@ -16,13 +16,17 @@ _EXPORTS = {
     "load_synthesizer": "synth.api", "Metadata": "synth.data.metadata",
     "detect_metadata": "synth.data.metadata", "SynthError": "synth.errors",
     "evaluate": "synth.metrics.evaluate", "EvalConfig": "synth.metrics.config",
-    "Report": "synth.metrics.report",
+    "Report": "synth.metrics.report", "composite": "synth.compositing.run",
+    "CompositeConfig": "synth.compositing.config",
 }
 __all__ = ["create_synthesizer", "list_synthesizers", "load_synthesizer", "Metadata",
-           "detect_metadata", "SynthError", "evaluate", "EvalConfig", "Report", "__version__"]
+           "detect_metadata", "SynthError", "evaluate", "EvalConfig", "Report", "composite",
+           "CompositeConfig", "__version__"]
 
 if TYPE_CHECKING:
     from synth.api import create_synthesizer, list_synthesizers, load_synthesizer
+    from synth.compositing.config import CompositeConfig
+    from synth.compositing.run import composite
     from synth.data.metadata import Metadata, detect_metadata
     from synth.errors import SynthError
     from synth.metrics.config import EvalConfig
