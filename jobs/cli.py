@@ -8,6 +8,7 @@
     synth serve    the HTTP app on Ray Serve                 (jobs.serve)
     synth tune     hyperparameter search with Ray Tune       (jobs.tune)
     synth composite  paste objects into backgrounds at boxes (jobs.composite)
+    synth monitor  baseline / check: violations and drift     (jobs.monitor)
     synth models   list model families and stored models
 
 `synth COMMAND --help` explains each. Commands run on a local Ray started for the command
@@ -31,7 +32,8 @@ from synth.store import ModelStore
 RECENT = 5  # versions described per model by `synth models`
 COMMANDS = {"train": "jobs.train", "sample": "jobs.sample", "evaluate": "jobs.evaluate",
             "evaluate-images": "jobs.evaluate_images", "tune": "jobs.tune",
-            "pipeline": "jobs.pipeline", "serve": "jobs.serve", "composite": "jobs.composite"}
+            "pipeline": "jobs.pipeline", "serve": "jobs.serve", "composite": "jobs.composite",
+            "monitor": "jobs.monitor"}
 
 
 def models_main(argv: list[str]) -> int:

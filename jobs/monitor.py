@@ -1,0 +1,163 @@
+"""Watch data over time: a baseline of the training data, then checks of new batches
+(synthetic, or new real data: the signal to retrain) for rule violations and drift.
+
+    synth monitor baseline --data data/adult_train.csv.gz --output runs/monitor/baseline
+    synth monitor check --baseline runs/monitor/baseline --data new.parquet \\
+        --output runs/monitor/check-1 psi=0.2 examples=0
+    python -m jobs.monitor check ...       (the same; what `ray job submit -- ...` runs)
+
+`baseline` writes statistics.json and constraints.json (suggested rules: edit them) under
+--output. `check` writes check.json, violations.json, drift.json and report.html under --output
+and appends to the baseline's history.parquet (or `history=PATH`); it exits 0 when nothing
+crossed a threshold, 1 when something did (a cron line or a pipeline step can act on it), 2 on
+bad input. Thresholds: `psi=0.2 js=0.1 ks=0.1 wasserstein=0.25` (a column is flagged when a
+figure exceeds its threshold; `psi=null` turns one off); `examples=0` keeps real values out of
+violations.json. Data: a CSV or Parquet file or a Parquet prefix, local or s3://, read as a Ray
+Data stream whose per-block statistics merge on the driver (memory flat in the rows); --no-ray
+reads it in this process (Parquet in record batches)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from jobs import console
+from jobs.common import (
+    add_common_args,
+    job_parser,
+    load_config,
+    print_config,
+    read_metadata,
+    run_main,
+    start_ray,
+)
+from jobs.ray_data.read import read
+from jobs.ray_data.stats import stream_merge
+from synth.config import require
+from synth.errors import DataError
+from synth.monitor import profile as pf
+from synth.monitor import tally as tl
+from synth.monitor.baseline import Baseline, baseline, kinds_of, summarize
+from synth.monitor.check import Checked, CheckResult, Thresholds, check, check_columns, finish
+
+BATCH_ROWS = 262_144
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    data: str = ""
+    output: str = ""
+    metadata: str | None = None  # JSON file of column kinds (else detected)
+    seed: int = 0
+    batch_rows: int = BATCH_ROWS
+
+    def validate(self) -> None:
+        require(bool(self.data), "data is required: --data PATH")
+        require(bool(self.output), "output is required: --output DIR")
+        require(self.batch_rows >= 1, "batch_rows must be >= 1")
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    baseline: str = ""
+    data: str = ""
+    output: str = ""
+    history: str | None = None  # default: history.parquet in the baseline's folder
+    examples: int = 5  # offending values kept per rule (0: none)
+    psi: float | None = 0.2
+    js: float | None = 0.1
+    ks: float | None = 0.1
+    wasserstein: float | None = 0.25
+    batch_rows: int = BATCH_ROWS
+
+    def validate(self) -> None:
+        require(bool(self.baseline), "baseline is required: --baseline DIR")
+        require(bool(self.data), "data is required: --data PATH")
+        require(bool(self.output), "output is required: --output DIR")
+        require(self.examples >= 0, f"examples must be >= 0, got {self.examples}")
+        for name in ("psi", "js", "ks", "wasserstein"):
+            value = getattr(self, name)
+            require(value is None or value >= 0, f"{name} must be >= 0 or none, got {value}")
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.psi, self.js, self.ks, self.wasserstein)
+
+
+def baseline_on_ray(cfg: BaselineConfig) -> Baseline:
+    ds = read(cfg.data)
+    first = ds.limit(10_000).to_pandas()
+    if not len(first):
+        raise DataError(f"data {cfg.data!r} has no rows")
+    kinds = kinds_of(first, read_metadata(cfg.metadata))
+    total = stream_merge({"data": (ds, lambda b: pf.profile(b, kinds, cfg.seed))},
+                         cfg.batch_rows, pf.merge, "monitor baseline")["data"]
+    result = summarize(total, cfg.data, cfg.seed)
+    result.save(cfg.output)
+    return result
+
+
+def check_on_ray(cfg: CheckConfig) -> CheckResult:
+    base = Baseline.load(cfg.baseline)
+    ds = read(cfg.data)
+    check_columns(list(ds.schema().names), base)
+    total = stream_merge({"data": (ds, lambda b: tl.tally(b, base, cfg.examples))},
+                         cfg.batch_rows, lambda a, b: tl.merge(a, b, cfg.examples),
+                         "monitor check")["data"]
+    return finish(base, total, _asked(cfg))
+
+
+def _asked(cfg: CheckConfig) -> Checked:
+    return Checked(cfg.data, cfg.baseline, cfg.output, cfg.history, cfg.thresholds(),
+                      cfg.examples)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = job_parser("synth monitor", __doc__)
+    ap.add_argument("action", choices=["baseline", "check"])
+    ap.add_argument("--data", help="CSV/Parquet file or Parquet prefix (local or s3://)")
+    ap.add_argument("--output", help="output folder (local or s3://)")
+    ap.add_argument("--baseline", help="check: the baseline's folder")
+    ap.add_argument("--metadata", help="baseline: JSON file of column kinds")
+    add_common_args(ap)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    status = {"code": 0}
+
+    def body() -> None:
+        flags: dict[str, Any] = {"data": args.data, "output": args.output}
+        if args.action == "baseline":
+            cfg: Any = load_config(BaselineConfig, args.config,
+                                   {**flags, "metadata": args.metadata}, args.overrides)
+        else:
+            cfg = load_config(CheckConfig, args.config, {**flags, "baseline": args.baseline},
+                              args.overrides)
+        if args.dry_run:
+            print_config(cfg)
+            return
+        console.configure(args.verbose, console.parent_dir(cfg.output), "monitor")
+        if not args.no_ray:
+            start_ray(args.address)
+        if args.action == "baseline":
+            result = (baseline(cfg.data, cfg.output, read_metadata(cfg.metadata), cfg.seed)
+                      if args.no_ray else baseline_on_ray(cfg))
+            print(json.dumps({"rows": result.statistics["rows"], "columns": len(result.columns),
+                              "constraints": len(result.constraints), "output": cfg.output}))
+            return
+        result = (check(cfg.baseline, cfg.data, cfg.output, cfg.thresholds(), cfg.examples,
+                           cfg.history) if args.no_ray else check_on_ray(cfg))
+        print(json.dumps({"rows": result.rows, "alarm": result.alarm,
+                          "flagged": result.flagged, "output": cfg.output}))
+        status["code"] = 1 if result.alarm else 0
+
+    code = run_main(body)
+    return code or status["code"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

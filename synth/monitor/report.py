@@ -1,0 +1,124 @@
+"""The check's HTML report: the verdict, the flagged columns and why, the rule violations, the
+drift table, baseline-vs-current bars for the columns that moved most, and the drift history
+of this baseline's checks as a time series."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from synth.metrics.html import CSS, _figure, _svg, _table, bars
+
+TOP = 6  # columns charted
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def render(doc: dict[str, Any], history: pd.DataFrame | None = None) -> str:
+    flagged = doc["flagged"]
+    verdict = (f"ALARM: {len(flagged)} column(s) crossed a threshold" if flagged
+               else "no alarm: no rule broken, no drift over its threshold")
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>raysynth monitor check"
+             f"</title><style>{CSS}</style></head><body><h1>raysynth monitor check</h1>",
+             f"<p class='note'>data: {escape(str(doc['data']))}; baseline: "
+             f"{escape(str(doc['baseline']) or 'given')}; rows: {doc['rows']:,}; at "
+             f"{escape(doc['time'])}</p>",
+             f"<p data-section='verdict'><b>{escape(verdict)}</b></p>",
+             _flagged(flagged), _violations(doc["violations"]), _drift(doc),
+             _charts(doc), _history(history, doc["thresholds"].get("psi")),
+             "<h2>Thresholds</h2><pre>" + escape(json.dumps(doc["thresholds"])) + "</pre>",
+             "</body></html>"]
+    return "".join(parts)
+
+
+def _flagged(flagged: dict[str, list[str]]) -> str:
+    if not flagged:
+        return ""
+    return "<h2>Flagged columns</h2>" + _table([[c, "; ".join(r)] for c, r in flagged.items()],
+                                               ["column", "why"])
+
+
+def _violations(violations: list[dict[str, Any]]) -> str:
+    if not violations:
+        return "<h2>Rule violations</h2><p>none</p>"
+    rows = [[v["column"], v["rule"]["type"], v["count"], v["share"],
+             ", ".join(map(str, v["examples"])) or "-"] for v in violations]
+    return "<h2>Rule violations</h2>" + _table(rows, ["column", "rule", "rows", "share",
+                                                      "examples"])
+
+
+def _drift(doc: dict[str, Any]) -> str:
+    rows = [[c, d["psi"], d["js"], d["ks"], d["wasserstein"], d["null_share"],
+             "; ".join(d["flags"]) or "-"] for c, d in _ranked(doc["drift"])]
+    return ("<h2>Drift per column</h2><p class='note'>PSI and Jensen-Shannon over ~20 bins of "
+            "equal baseline mass (categories: each one plus unseen values); KS and "
+            "Wasserstein (in baseline standard deviations) for numbers.</p>"
+            + _table(rows, ["column", "PSI", "JS", "KS", "W1 / std", "null share", "flags"]))
+
+
+def _ranked(drift: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    return sorted(drift.items(), key=lambda kv: -(kv[1].get("psi") or 0))
+
+
+def _charts(doc: dict[str, Any]) -> str:
+    dists = doc.get("distributions") or {}
+    figs = []
+    for name, _ in _ranked(doc["drift"])[:TOP]:
+        if name in dists:
+            d = dists[name]
+            figs.append(_figure("drift-column", f"{name}: baseline (blue) vs current (orange)",
+                                bars(d["baseline"], d["current"], d["labels"]), column=name))
+    if not figs:
+        return ""
+    return ("<h2>Columns that moved most</h2><p class='note'>numbers: shares in the baseline's "
+            "5%-quantile bins (below and above its range at the ends); categories: the most "
+            "frequent ones and values the baseline never saw</p>"
+            f'<div class="grid">{"".join(figs)}</div>')
+
+
+def _history(history: pd.DataFrame | None, threshold: float | None) -> str:
+    if history is None or history["check"].nunique() < 2:
+        return ("<h2>History</h2><p class='note'>the drift history appears after two checks "
+                "against this baseline</p>")
+    worst = (history.groupby("column")["psi"].max().sort_values(ascending=False)
+             .head(TOP).index.tolist())
+    return ("<h2>History</h2>" + _figure("drift-history", "PSI per check, the columns that "
+                                         "moved most (dashed: the threshold)",
+                                         lines(history, worst, "psi", threshold)))
+
+
+def lines(history: pd.DataFrame, columns: list[str], metric: str,
+          threshold: float | None = None, width: int = 640, height: int = 200) -> str:
+    """One polyline per column over the checks in order, with a legend and the threshold."""
+    times = sorted(history["check"].unique())
+    top = max(float(history[history["column"].isin(columns)][metric].max() or 0),
+              threshold or 0, 1e-9)
+    left, bottom = 44, 24
+    step = (width - left - 130) / max(len(times) - 1, 1)
+    parts = [_svg(width, height + bottom),
+             f'<line x1="{left}" y1="6" x2="{left}" y2="{height}" stroke="#999"/>',
+             f'<text x="{left - 4}" y="12" font-size="9" text-anchor="end">{top:.3g}</text>',
+             f'<text x="{left - 4}" y="{height}" font-size="9" text-anchor="end">0</text>']
+    if threshold is not None:
+        y = height - threshold / top * (height - 8)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 130}" y2="{y:.1f}" '
+                     f'stroke="#999" stroke-dasharray="4 3"><title>threshold {threshold}'
+                     "</title></line>")
+    for k, name in enumerate(columns):
+        rows = history[history["column"] == name].set_index("check")[metric]
+        pts = [(left + times.index(t) * step, height - (float(v or 0) / top) * (height - 8))
+               for t, v in rows.items()]
+        colour = COLOURS[k % len(COLOURS)]
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + f'"><title>{escape(name)}'
+                     "</title></polyline>")
+        parts.append(f'<text x="{width - 124}" y="{14 + 14 * k}" font-size="11" '
+                     f'fill="{colour}">{escape(name[:18])}</text>')
+    stamp = history.groupby("check")["time"].first()
+    parts.append(f'<text x="{left}" y="{height + 16}" font-size="9">check {times[0]}: '
+                 f'{escape(str(stamp[times[0]])[:16])}</text><text x="{width - 130}" '
+                 f'y="{height + 16}" font-size="9" text-anchor="end">check {times[-1]}: '
+                 f'{escape(str(stamp[times[-1]])[:16])}</text>')
+    return "".join(parts) + "</svg>"

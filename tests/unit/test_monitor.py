@@ -1,0 +1,178 @@
+"""synth.monitor in this process on real Adult rows: a baseline of the training file, checks
+of the real test file (no alarm), of a batch with planted changes (each flagged on its column,
+nothing else), and of a synthetic batch; rules users edit, history, reports, bad input. The
+Ray job over S3 is in tests/integration/test_monitor_job.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import synth.monitor as mon
+from synth.errors import DataError
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+TRAIN, TEST = str(DATA / "adult_train.csv.gz"), str(DATA / "adult_test.csv.gz")
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp("monitor") / "baseline")
+    mon.baseline(TRAIN, output=out)
+    return out
+
+
+def planted(test: pd.DataFrame) -> pd.DataFrame:
+    """Ages + 10 years; 5% of occupations a label never seen; 5% nulls in hours_per_week."""
+    df = test.copy()
+    rng = np.random.default_rng(0)
+    df["age"] = df["age"] + 10
+    df.loc[rng.choice(len(df), len(df) // 20, replace=False), "occupation"] = "Astronaut"
+    df["hours_per_week"] = df["hours_per_week"].astype(float)
+    df.loc[rng.choice(len(df), len(df) // 20, replace=False), "hours_per_week"] = np.nan
+    return df
+
+
+def test_baseline_describes_the_training_file(base_dir):
+    stats = json.loads(Path(base_dir, "statistics.json").read_text())
+    rules = json.loads(Path(base_dir, "constraints.json").read_text())["constraints"]
+    adult = pd.read_csv(TRAIN)
+    assert stats["rows"] == len(adult) == stats["columns"]["age"]["count"]
+    age = stats["columns"]["age"]
+    assert (age["min"], age["max"]) == (adult.age.min(), adult.age.max())
+    assert age["mean"] == pytest.approx(adult.age.mean())
+    assert age["std"] == pytest.approx(adult.age.std(ddof=0))
+    assert np.allclose(age["quantiles"][1:-1], np.quantile(adult.age, np.linspace(0, 1, 101))
+                       [1:-1], atol=1.0)  # a 50k-value sample of 32k rows is all of them
+    work = stats["columns"]["workclass"]
+    assert work["completeness"] == pytest.approx(adult.workclass.notna().mean())
+    assert work["categories"] == adult.workclass.value_counts().to_dict()
+    kinds = {(r["column"], r["type"]) for r in rules}
+    assert {("age", "kind"), ("age", "range"), ("sex", "categories"),
+            ("workclass", "completeness")} <= kinds
+    complete = next(r for r in rules if r["column"] == "age" and r["type"] == "completeness")
+    assert complete["min"] == 1.0
+
+
+def test_real_test_file_raises_no_alarm(base_dir, tmp_path):
+    result = mon.check(base_dir, TEST, output=str(tmp_path / "test"))
+    assert not result.alarm and not result.violations, result.flagged
+    assert all(d["psi"] < 0.02 for d in result.drift.values())
+
+
+def test_planted_changes_are_flagged_on_their_columns_and_nothing_else(base_dir, tmp_path):
+    result = mon.check(base_dir, planted(pd.read_csv(TEST)), output=str(tmp_path / "shift"),
+                       examples=3)
+    assert set(result.flagged) == {"age", "occupation", "hours_per_week"}
+    assert any(r.startswith("psi") for r in result.flagged["age"])
+    assert result.drift["age"]["ks"] > 0.2 and result.drift["age"]["wasserstein"] > 0.5
+    by_rule = {(v["column"], v["rule"]["type"]): v for v in result.violations}
+    unseen = by_rule[("occupation", "categories")]
+    n = len(pd.read_csv(TEST)) // 20
+    assert unseen["count"] == n and unseen["examples"] == ["Astronaut"]
+    nulls = by_rule[("hours_per_week", "completeness")]
+    assert nulls["count"] == n and nulls["observed"] == pytest.approx(1 - n / 16281, abs=1e-4)
+    assert ("age", "range") in by_rule  # 80+ year-olds became 90+, past the widened range
+    assert result.drift["hours_per_week"]["psi"] < 0.02  # nulls are not drift
+    doc = json.loads((tmp_path / "shift" / "violations.json").read_text())
+    assert len(doc) == len(result.violations)
+    quiet = mon.check(base_dir, planted(pd.read_csv(TEST)), output=str(tmp_path / "q"),
+                      examples=0)
+    assert all(v["examples"] == [] for v in quiet.violations)  # no real values in the file
+
+
+def test_a_synthetic_batch_keeps_the_rules_and_stays_under_psi(base_dir, fitted):
+    fake = fitted("gaussian_copula").sample(10_000, seed=3)
+    result = mon.check(base_dir, fake, history=None)
+    assert not result.violations, result.violations
+    assert all(d["psi"] < 0.2 for d in result.drift.values()), result.drift
+
+
+def test_figures_do_not_depend_on_how_rows_are_split(base_dir):
+    df = planted(pd.read_csv(TEST))
+    whole = mon.check(base_dir, df, history=None)
+    pieces = mon.check(base_dir, df, history=None, batch_rows=1000)
+    assert whole.drift == pieces.drift
+    assert whole.violations == pieces.violations
+
+
+def test_history_and_report(base_dir, tmp_path):
+    hist = str(tmp_path / "history.parquet")
+    mon.check(base_dir, TEST, output=str(tmp_path / "a"), history=hist)
+    mon.check(base_dir, planted(pd.read_csv(TEST)), output=str(tmp_path / "b"), history=hist)
+    table = pd.read_parquet(hist)
+    assert len(table) == 2 * table["column"].nunique() and table.check.tolist()[::15] == [1, 2]
+    assert table[table.column == "age"].flagged.tolist() == [False, True]
+    html = (tmp_path / "b" / "report.html").read_text()
+    assert "ALARM: 3 column(s)" in html and 'data-figure="drift-history"' in html
+    assert html.count('data-figure="drift-column"') == 6 and "Astronaut" in html
+
+
+def test_edited_rules_are_used_and_checked(base_dir, tmp_path):
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(base_dir, edited)
+    path = edited / "constraints.json"
+    rules = json.loads(path.read_text())["constraints"]
+    rules.append({"column": "hours_per_week", "type": "range", "min": 10, "max": 60})
+    path.write_text(json.dumps({"constraints": rules}))
+    result = mon.check(str(edited), TEST, history=None)
+    test = pd.read_csv(TEST)
+    want = int(((test.hours_per_week < 10) | (test.hours_per_week > 60)).sum())
+    assert [v["count"] for v in result.violations] == [want] and result.alarm
+    rules[-1] = {"column": "hours", "type": "range", "min": 1, "max": 2}
+    path.write_text(json.dumps({"constraints": rules}))
+    with pytest.raises(DataError, match=r"rule \d+: column 'hours' is not in the baseline"):
+        mon.Baseline.load(str(edited))
+    rules[-1] = {"column": "age", "type": "ranges", "min": 1}
+    path.write_text(json.dumps({"constraints": rules}))
+    with pytest.raises(DataError, match="type must be one of kind, completeness, range"):
+        mon.Baseline.load(str(edited))
+
+
+def test_datetimes_and_bad_input(tmp_path):
+    ts = pd.date_range("2026-01-01", periods=2000, freq="h", tz="UTC")
+    df = pd.DataFrame({"ts": ts, "v": np.arange(2000.0)})
+    base = mon.baseline(df, output=str(tmp_path / "b"))
+    rule = next(r for r in base.constraints if r["type"] == "range" and r["column"] == "ts")
+    assert rule["min"].startswith("2025-12-") and rule["max"].startswith("2026-03-")
+    later = df.assign(ts=df.ts + pd.Timedelta(days=365))
+    result = mon.check(str(tmp_path / "b"), later, history=None)
+    assert "ts" in result.flagged and result.drift["ts"]["ks"] == 1.0
+    assert "v" not in result.flagged
+    with pytest.raises(DataError, match="no column 'v' of the baseline"):
+        mon.check(str(tmp_path / "b"), df[["ts"]], history=None)
+    with pytest.raises(DataError, match="is not a baseline: no statistics.json"):
+        mon.check(str(tmp_path / "nothing"), df)
+
+
+def test_the_check_report_draws_its_charts_in_a_headless_browser(base_dir, tmp_path):
+    """Chromium lays out a real check report (after two checks, so the history is drawn): the
+    drift bars of the columns that moved and the history lines, on a laptop's width."""
+    import os
+
+    from scripts import headless
+
+    if headless.browser() is None:  # make test installs it; CI must not skip this test
+        if os.environ.get("CI"):
+            pytest.fail("no Chromium on PATH: scripts/chromium.sh installs it")
+        pytest.skip("no Chromium on PATH (scripts/chromium.sh installs it)")
+    hist = str(tmp_path / "history.parquet")
+    mon.check(base_dir, TEST, history=hist)
+    mon.check(base_dir, planted(pd.read_csv(TEST)), output=str(tmp_path / "c"), history=hist)
+    page = headless.layout(tmp_path / "c" / "report.html")
+    assert page["width"] <= page["viewport"] == headless.LAPTOP[0]
+    heads = [s["text"] for s in page["sections"]]
+    assert heads[:3] == ["Flagged columns", "Rule violations", "Drift per column"]
+    kinds = [f["kind"] for f in page["figures"]]
+    assert kinds.count("drift-column") == 6 and kinds.count("drift-history") == 1
+    assert {f["column"] for f in page["figures"]} >= {"age", "occupation"}
+    for fig in page["figures"]:
+        box = fig["box"]
+        assert box and box["width"] >= 200 and box["height"] >= 100, fig
+        assert box["right"] <= page["viewport"] and fig["marks"] > 0, fig
