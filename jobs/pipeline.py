@@ -16,6 +16,9 @@ Everything lands under one run directory (`--output`, local or s3://; the resolv
 - register: the evaluated model as the next version of `--name` in the store (`--store`,
   default `<output>/models`), with training.json and evaluation.json;
 - sample: `--rows` rows with Ray Data to the Parquet prefix `synthetic/`;
+- monitoring: a baseline of the training split after prepare (`monitor/baseline/`), and a
+  check of the sampled rows against it after sample (`monitor/check/`: violations, drift and
+  report.html; its history grows with every run that samples again);
 - deploy (`--deploy`): the Ray Serve HTTP app over the store. On a local Ray the command then
   serves until Ctrl-C; on a cluster the app stays up after the job ends.
 Each stage records a completion marker with its config hash under `_stages/`; a rerun skips
@@ -58,6 +61,8 @@ from synth.data.metadata import detect_metadata
 from synth.errors import ConfigError
 from synth.metrics.bands import verdict_lines, verdicts
 from synth.metrics.evaluate import evaluate as synth_evaluate
+from synth.monitor.baseline import baseline as monitor_baseline
+from synth.monitor.check import check as monitor_check
 from synth.store import COMPLETE, ModelStore, json_bytes
 
 SOURCE_FILE = "source.json"  # a registered version's origin: the trained model and its digest
@@ -220,6 +225,24 @@ def sample(cfg: PipelineConfig, model_path: str, ray: Any | None) -> dict[str, A
     return {"synthetic": sc.output, "rows": out["rows"], "check": manifest, "parts": parts}
 
 
+def baseline(cfg: PipelineConfig, paths: dict[str, str]) -> dict[str, Any]:
+    """The monitoring baseline of the training split (statistics and suggested rules)."""
+    out = join(cfg.output, "monitor", "baseline")
+    md = json.loads(read_bytes(paths["metadata"]))
+    kinds = {c: {"kind": m["kind"]} for c, m in md.get("columns", {}).items()}
+    monitor_baseline(paths["train"], output=out, metadata={"columns": kinds}, seed=cfg.seed)
+    return {"baseline": out, "files": [join(out, "statistics.json"),
+                                       join(out, "constraints.json")]}
+
+
+def check_sample(cfg: PipelineConfig, base: str, synthetic: str) -> dict[str, Any]:
+    """The sampled batch checked against the baseline: rule violations and drift."""
+    out = join(cfg.output, "monitor", "check")
+    result = monitor_check(base, synthetic, output=out)
+    return {"monitor_report": join(out, "report.html"), "monitor_alarm": result.alarm,
+            "monitor_flagged": sorted(result.flagged)}
+
+
 def deploy(cfg: PipelineConfig) -> dict[str, Any]:
     """Ray Serve app over the store at http://host:port; returns once the model answers."""
     from serving import launch  # Ray Serve and FastAPI load only when deploying
@@ -248,6 +271,8 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
                     "seed": cfg.seed, "metadata": cfg.metadata,
                     "metadata_fingerprint": fingerprint(cfg.metadata) if cfg.metadata else None},
         lambda h: task(prepare, cfg), lambda out: list(out.values()))
+    base = stages.run("baseline", {}, lambda h: task(baseline, cfg, paths),
+                      lambda out: out["files"])
     trained = stages.run(
         "train", {"model": cfg.model, "params": cfg.params, "num_workers": cfg.num_workers},
         lambda h: train(cfg, paths, f"{cfg.name}-{h}", ray),
@@ -265,9 +290,12 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
                    "ray": ray is not None},
         lambda h: sample(cfg, model["path"], ray),
         lambda out: [out["check"], *out.get("parts", [])])  # a deleted part reruns it
+    monitored = stages.run("check", {}, lambda h: task(check_sample, cfg, base["baseline"],
+                                                        synthetic["synthetic"]),
+                           lambda out: [out["monitor_report"]])
     stages.say_skipped()
     result = {**{k: model[k] for k in ("name", "version", "path")},
-              **scores, **{k: synthetic[k] for k in ("synthetic", "rows")},
+              **scores, **{k: synthetic[k] for k in ("synthetic", "rows")}, **monitored,
               "ran": ",".join(stages.ran) or "nothing (all stages done before)"}
     if cfg.deploy:
         if ray is None:
@@ -282,6 +310,10 @@ def summary_lines(result: dict[str, Any], log: Path | None = None) -> list[str]:
              f"  model      {result['name']} v{result['version']} at {result['path']}",
              f"  synthetic  {result['rows']} rows at {result['synthetic']}",
              f"  report     {result.get('report_html', '-')}"]
+    if "monitor_report" in result:
+        state = ("ALARM on " + ", ".join(result["monitor_flagged"]) if result["monitor_alarm"]
+                 else "no alarm")
+        lines.append(f"  monitor    {state}: {result['monitor_report']}")
     if log is not None and not result["ran"].startswith("nothing"):
         lines.append(f"  ray logs   {log} (--verbose shows them here)")
     for key in ("endpoint", "try"):

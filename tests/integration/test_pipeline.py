@@ -58,6 +58,9 @@ def _ran(capsys) -> tuple[list[str], dict[str, str]]:
               "path": model.group(3), "report_html": re.search(r"^  report +(\S+)$", out,
                                                                re.M).group(1)}
     result.update(re.findall(r"^  \w+ +(?:good|fair|poor) .*\((\w+) ([-0-9.]+)\)$", out, re.M))
+    monitor = re.search(r"^  monitor +(.*): (\S+)$", out, re.M)
+    if monitor:
+        result.update(monitor=monitor.group(1), monitor_report=monitor.group(2))
     return ([] if ran.startswith("nothing") else ran.split(",")), result
 
 
@@ -70,16 +73,21 @@ def test_stages_run_once_and_rerun_only_what_changed(ray_local, adult_small, tmp
             "adult", "--output", str(run), "--rows", "3000", "rows_per_file=1000"]
     assert pipeline.main(argv) == 0
     ran, result = _ran(capsys)
-    assert ran == ["prepare", "train", "evaluate", "register", "sample"]
+    assert ran == ["prepare", "baseline", "train", "evaluate", "register", "sample", "check"]
     assert result["version"] == "1" and 0 < float(result["quality"]) <= 1
+    check = json.loads((run / "monitor" / "check" / "check.json").read_text())
+    assert check["rows"] == 3000 and check["alarm"] == result["monitor"].startswith("ALARM")
+    assert result["monitor_report"] == str(run / "monitor" / "check" / "report.html")
+    assert (run / "monitor" / "baseline" / "constraints.json").is_file()
     assert (run / "evaluation" / "report.html").is_file() and "tstr_ratio" in result
     assert result["report_html"] == str(run / "evaluation" / "report.html")
     assert len(pd.read_parquet(run / "prepared" / "holdout.parquet")) == 400
     synthetic = pd.read_parquet(run / "synthetic")
     assert len(synthetic) == 3000 and list(synthetic.columns) == list(adult_small.columns)
     markers = {p.stem: json.loads(p.read_text()) for p in (run / "_stages").glob("*.json")}
-    assert set(markers) == {"prepare", "train", "evaluate", "register", "sample"}
-    assert len({m["config_hash"] for m in markers.values()}) == 5
+    assert set(markers) == {"prepare", "baseline", "train", "evaluate", "register", "sample",
+                            "check"}
+    assert len({m["config_hash"] for m in markers.values()}) == 7
     registered = run / "models" / "adult" / "1"
     assert json.loads((registered / "training.json").read_text())["engine"] == "process"
     evaluation = json.loads((registered / "evaluation.json").read_text())
@@ -94,7 +102,9 @@ def test_stages_run_once_and_rerun_only_what_changed(ray_local, adult_small, tmp
 
     argv[argv.index("3000")] = "5000"  # more rows: only sampling reruns
     assert pipeline.main(argv) == 0
-    assert _ran(capsys)[0] == ["sample"] and len(pd.read_parquet(run / "synthetic")) == 5000
+    assert _ran(capsys)[0] == ["sample", "check"]
+    assert len(pd.read_parquet(run / "synthetic")) == 5000
+    assert json.loads((run / "monitor" / "check" / "check.json").read_text())["rows"] == 5000
 
     (run / "evaluation" / "report.json").unlink()  # a lost output is rebuilt, nothing else
     assert pipeline.main(argv) == 0
@@ -106,11 +116,13 @@ def test_stages_run_once_and_rerun_only_what_changed(ray_local, adult_small, tmp
 
     assert pipeline.main([*argv, "params.quantiles=501"]) == 0  # a new model: train and after
     ran, result = _ran(capsys)
-    assert ran == ["train", "evaluate", "register", "sample"] and result["version"] == "2"
+    assert ran == ["train", "evaluate", "register", "sample", "check"]
+    assert result["version"] == "2"
 
     data.write_text(data.read_text().replace("Private", "private", 1))  # new data: everything
     assert pipeline.main([*argv, "params.quantiles=501"]) == 0
-    assert _ran(capsys)[0] == ["prepare", "train", "evaluate", "register", "sample"]
+    assert _ran(capsys)[0] == ["prepare", "baseline", "train", "evaluate", "register", "sample",
+                               "check"]
 
 
 def test_bad_pipeline_input_fails_before_any_stage(tmp_path, capsys):
@@ -175,7 +187,7 @@ def test_a_run_directory_on_s3(ray_local, s3_bucket, adult_small, tmp_path, caps
             "--output", f"{s3_bucket}/runs/p", "--rows", "700"]
     assert pipeline.main(argv) == 0
     ran, result = _ran(capsys)
-    assert len(ran) == 5 and result["path"] == f"{s3_bucket}/runs/p/models/s3/1"
+    assert len(ran) == 7 and result["path"] == f"{s3_bucket}/runs/p/models/s3/1"
     assert len(io.read_table(f"{s3_bucket}/runs/p/synthetic")) == 700
     assert io.exists(f"{s3_bucket}/runs/p/evaluation/report.html")
     assert pipeline.main(argv) == 0 and _ran(capsys)[0] == []
