@@ -1,9 +1,12 @@
 """Watch data over time: a baseline of the training data, then checks of new batches
-(synthetic, or new real data: the signal to retrain) for rule violations and drift.
+(synthetic, or new real data: the signal to retrain) for rule violations and drift; and bias
+across sensitive attributes, real beside synthetic.
 
     synth monitor baseline --data data/adult_train.csv.gz --output runs/monitor/baseline
     synth monitor check --baseline runs/monitor/baseline --data new.parquet \\
         --output runs/monitor/check-1 psi=0.2 examples=0
+    synth monitor bias --real data/adult_train.csv.gz --synthetic synth.parquet \
+        --sensitive sex,race --target income --output runs/monitor/bias
     python -m jobs.monitor check ...       (the same; what `ray job submit -- ...` runs)
 
 `baseline` writes statistics.json and constraints.json (suggested rules: edit them) under
@@ -14,7 +17,9 @@ bad input. Thresholds: `psi=0.2 js=0.1 ks=0.1 wasserstein=0.25` (a column is fla
 figure exceeds its threshold; `psi=null` turns one off); `examples=0` keeps real values out of
 violations.json. Data: a CSV or Parquet file or a Parquet prefix, local or s3://, read as a Ray
 Data stream whose per-block statistics merge on the driver (memory flat in the rows); --no-ray
-reads it in this process (Parquet in record batches)."""
+reads it in this process (Parquet in record batches). `bias` writes bias.json and bias.html:
+group shares, outcome rates, demographic parity and fidelity within each group
+(synth/monitor/bias.py), in this process."""
 
 from __future__ import annotations
 
@@ -37,11 +42,14 @@ from jobs.common import (
 from jobs.ray_data.read import read
 from jobs.ray_data.stats import stream_merge
 from synth.config import require
+from synth.data.io import join, read_table, write_bytes
 from synth.errors import DataError
 from synth.monitor import profile as pf
 from synth.monitor import tally as tl
 from synth.monitor.baseline import Baseline, baseline, kinds_of, summarize
+from synth.monitor.bias import bias
 from synth.monitor.check import Checked, CheckResult, Thresholds, check, check_columns, finish
+from synth.monitor.report import render_bias
 
 BATCH_ROWS = 262_144
 
@@ -86,6 +94,36 @@ class CheckConfig:
         return Thresholds(self.psi, self.js, self.ks, self.wasserstein)
 
 
+@dataclass(frozen=True)
+class BiasConfig:
+    real: str = ""
+    synthetic: str = ""
+    output: str = ""
+    sensitive: tuple[str, ...] = ()  # sensitive attributes (categorical columns)
+    target: str | None = None  # outcome column for parity figures
+    positive: str | None = None  # the outcome value counted (default: the rarest)
+
+    def validate(self) -> None:
+        require(bool(self.real), "real is required: --real PATH")
+        require(bool(self.synthetic), "synthetic is required: --synthetic PATH")
+        require(bool(self.output), "output is required: --output DIR")
+        require(bool(self.sensitive), "sensitive is required: --sensitive sex,race")
+
+
+def bias_report(cfg: BiasConfig) -> dict[str, Any]:
+    """bias.json and bias.html under cfg.output (in this process: the figures need the rows
+    of each group)."""
+    real, synthetic = read_table(cfg.real), read_table(cfg.synthetic)
+    positive: Any = cfg.positive
+    if positive is not None and cfg.target and cfg.target in real.columns:
+        match = [v for v in real[cfg.target].dropna().unique() if str(v) == positive]
+        positive = match[0] if match else positive
+    doc = bias(real, synthetic, list(cfg.sensitive), cfg.target, positive)
+    write_bytes(join(cfg.output, "bias.json"), json.dumps(doc, indent=1).encode())
+    write_bytes(join(cfg.output, "bias.html"), render_bias(doc).encode())
+    return doc
+
+
 def baseline_on_ray(cfg: BaselineConfig) -> Baseline:
     ds = read(cfg.data)
     first = ds.limit(10_000).to_pandas()
@@ -116,11 +154,15 @@ def _asked(cfg: CheckConfig) -> Checked:
 
 def parser() -> argparse.ArgumentParser:
     ap = job_parser("synth monitor", __doc__)
-    ap.add_argument("action", choices=["baseline", "check"])
+    ap.add_argument("action", choices=["baseline", "check", "bias"])
     ap.add_argument("--data", help="CSV/Parquet file or Parquet prefix (local or s3://)")
     ap.add_argument("--output", help="output folder (local or s3://)")
     ap.add_argument("--baseline", help="check: the baseline's folder")
     ap.add_argument("--metadata", help="baseline: JSON file of column kinds")
+    ap.add_argument("--real", help="bias: the real table")
+    ap.add_argument("--synthetic", help="bias: the synthetic table")
+    ap.add_argument("--sensitive", help="bias: sensitive attributes, comma-separated")
+    ap.add_argument("--target", help="bias: the outcome column")
     add_common_args(ap)
     return ap
 
@@ -134,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "baseline":
             cfg: Any = load_config(BaselineConfig, args.config,
                                    {**flags, "metadata": args.metadata}, args.overrides)
+        elif args.action == "bias":
+            cfg = load_config(BiasConfig, args.config, {
+                "output": args.output, "real": args.real, "synthetic": args.synthetic,
+                "sensitive": args.sensitive, "target": args.target}, args.overrides)
         else:
             cfg = load_config(CheckConfig, args.config, {**flags, "baseline": args.baseline},
                               args.overrides)
@@ -141,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             print_config(cfg)
             return
         console.configure(args.verbose, console.parent_dir(cfg.output), "monitor")
+        if args.action == "bias":
+            doc = bias_report(cfg)
+            print(json.dumps({"output": cfg.output, "parity": {
+                a: p["parity"] for a, p in doc["attributes"].items()}}))
+            return
         if not args.no_ray:
             start_ray(args.address)
         if args.action == "baseline":

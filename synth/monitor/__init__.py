@@ -4,6 +4,8 @@ with a history and an HTML report. Pure pandas/pyarrow/numpy; `synth monitor` (j
 runs the same passes on Ray Data."""
 
 from synth.monitor.baseline import Baseline, baseline
+from synth.monitor.bias import bias, rebalance, rebalance_counts
 from synth.monitor.check import CheckResult, Thresholds, check
 
-__all__ = ["Baseline", "baseline", "check", "CheckResult", "Thresholds"]
+__all__ = ["Baseline", "baseline", "check", "CheckResult", "Thresholds", "bias", "rebalance",
+           "rebalance_counts"]

@@ -122,3 +122,46 @@ def lines(history: pd.DataFrame, columns: list[str], metric: str,
                  f'y="{height + 16}" font-size="9" text-anchor="end">check {times[-1]}: '
                  f'{escape(str(stamp[times[-1]])[:16])}</text>')
     return "".join(parts) + "</svg>"
+
+
+def render_bias(doc: dict[str, Any]) -> str:
+    """The bias report: per sensitive attribute, group shares and outcome rates (real beside
+    synthetic), parity figures and fidelity within each group."""
+    target = doc.get("target")
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>raysynth bias report"
+             f"</title><style>{CSS}</style></head><body><h1>raysynth bias report</h1>",
+             f"<p class='note'>rows: real {doc['rows']['real']:,}, synthetic "
+             f"{doc['rows']['synthetic']:,}; outcome: "
+             + (f"{escape(str(target))} = {escape(str(doc['positive']))}" if target else "none")
+             + "</p>"]
+    for attr, part in doc["attributes"].items():
+        groups = part["groups"]
+        labels = [g["group"] for g in groups]
+        parity = part["parity"]
+        parts.append(f"<h2>{escape(attr)}</h2>")
+        if target:
+            parts.append("<p data-section='parity'>demographic parity difference: real "
+                         f"{_num(parity['real']['difference'])}, synthetic "
+                         f"{_num(parity['synthetic']['difference'])}; ratio: real "
+                         f"{_num(parity['real']['ratio'])}, synthetic "
+                         f"{_num(parity['synthetic']['ratio'])}</p>")
+        parts.append(_table([[g["group"], g["real_share"], g["synthetic_share"],
+                              g["real_rate"], g["synthetic_rate"], g["shapes"]]
+                             for g in groups],
+                            ["group", "share (real)", "share (synthetic)", "outcome rate (real)",
+                             "outcome rate (synthetic)", "column shapes in group"]))
+        figs = [_figure("bias-shares", f"{attr}: group shares, real (blue) vs synthetic "
+                        "(orange)", bars([g["real_share"] for g in groups],
+                                         [g["synthetic_share"] for g in groups], labels),
+                        column=attr)]
+        if target:
+            figs.append(_figure("bias-rates", f"{attr}: outcome rate per group",
+                                bars([g["real_rate"] or 0 for g in groups],
+                                     [g["synthetic_rate"] or 0 for g in groups], labels),
+                                column=attr))
+        parts.append(f'<div class="grid">{"".join(figs)}</div>')
+    return "".join(parts) + "</body></html>"
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"

@@ -176,3 +176,52 @@ def test_the_check_report_draws_its_charts_in_a_headless_browser(base_dir, tmp_p
         box = fig["box"]
         assert box and box["width"] >= 200 and box["height"] >= 100, fig
         assert box["right"] <= page["viewport"] and fig["marks"] > 0, fig
+
+
+def test_bias_figures_are_the_real_rates_and_parity(tmp_path):
+    """A 'synthetic' table that gives every woman the positive outcome: the report's rates and
+    parity figures are the ones pandas computes, on both sides, and the CLI writes them."""
+    from jobs import monitor as job
+
+    real = pd.read_csv(TRAIN)
+    fake = real.copy()
+    fake.loc[fake.sex == "Female", "income"] = ">50K"
+    doc = mon.bias(real, fake, ["sex", "race"], target="income")
+    assert doc["positive"] == ">50K"  # the rarest value by default
+    sex = {g["group"]: g for g in doc["attributes"]["sex"]["groups"]}
+    rate = real.groupby("sex")["income"].apply(lambda s: (s == ">50K").mean())
+    assert sex["Female"]["real_rate"] == pytest.approx(rate["Female"])
+    assert sex["Female"]["synthetic_rate"] == 1.0
+    assert sex["Male"]["real_share"] == pytest.approx((real.sex == "Male").mean())
+    parity = doc["attributes"]["sex"]["parity"]
+    assert parity["real"]["difference"] == pytest.approx(rate.max() - rate.min())
+    assert parity["real"]["ratio"] == pytest.approx(rate.min() / rate.max())
+    assert parity["synthetic"]["difference"] == pytest.approx(1 - rate["Male"])
+    assert sex["Male"]["shapes"] == 1.0 and sex["Female"]["shapes"] < 1.0  # same rows
+    real.to_csv(tmp_path / "real.csv", index=False)
+    fake.to_parquet(tmp_path / "fake.parquet")
+    assert job.main(["bias", "--real", str(tmp_path / "real.csv"), "--synthetic",
+                     str(tmp_path / "fake.parquet"), "--sensitive", "sex,race", "--target",
+                     "income", "--output", str(tmp_path / "bias")]) == 0
+    html = (tmp_path / "bias" / "bias.html").read_text()
+    assert html.count('data-figure="bias-rates"') == 2 and "Amer-Indian-Eskimo" in html
+    written = json.loads((tmp_path / "bias" / "bias.json").read_text())
+    assert written["attributes"]["sex"]["parity"]["synthetic"] == pytest.approx(
+        doc["attributes"]["sex"]["parity"]["synthetic"])
+
+
+def test_rebalance_gives_the_shares_asked_for(fitted):
+    model = fitted("argn")
+    rows = mon.rebalance(model, 1001, "sex", seed=4)
+    assert rows.sex.value_counts().to_dict() == {"Female": 501, "Male": 500} or \
+        rows.sex.value_counts().to_dict() == {"Male": 501, "Female": 500}
+    skew = mon.rebalance(model, 1000, "race", {"Black": 3, "White": 1}, seed=4)
+    assert skew.race.value_counts().to_dict() == {"Black": 750, "White": 250}
+    assert rows.equals(mon.rebalance(model, 1001, "sex", seed=4))  # seeded
+    assert mon.rebalance_counts(10, ["a", "b", "c"]) == {"a": 4, "b": 3, "c": 3}
+    from synth.errors import ConditionError
+
+    with pytest.raises(ConditionError, match="'Martian' is not a group; groups: "):
+        mon.rebalance(model, 10, "race", {"Martian": 1.0})
+    with pytest.raises(ConditionError, match="'age' is not a categorical column"):
+        mon.rebalance(model, 10, "age")
