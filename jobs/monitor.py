@@ -19,7 +19,9 @@ violations.json. Data: a CSV or Parquet file or a Parquet prefix, local or s3://
 Data stream whose per-block statistics merge on the driver (memory flat in the rows); --no-ray
 reads it in this process (Parquet in record batches). `bias` writes bias.json and bias.html:
 group shares, outcome rates, demographic parity and fidelity within each group
-(synth/monitor/bias.py), in this process."""
+(synth/monitor/bias.py), in this process; with `--model` (an image model) instead of
+--synthetic, the attribute balance of its generated images as a classifier trained on the real
+images' labels judges them (synth/monitor/images.py)."""
 
 from __future__ import annotations
 
@@ -41,14 +43,17 @@ from jobs.common import (
 )
 from jobs.ray_data.read import read
 from jobs.ray_data.stats import stream_merge
+from synth.api import load_synthesizer
 from synth.config import require
+from synth.data.images import load_images
 from synth.data.io import join, read_table, write_bytes
-from synth.errors import DataError
+from synth.errors import ConfigError, DataError
 from synth.monitor import profile as pf
 from synth.monitor import tally as tl
 from synth.monitor.baseline import Baseline, baseline, kinds_of, summarize
 from synth.monitor.bias import bias
 from synth.monitor.check import Checked, CheckResult, Thresholds, check, check_columns, finish
+from synth.monitor.images import image_balance
 from synth.monitor.report import render_bias
 
 BATCH_ROWS = 262_144
@@ -97,29 +102,47 @@ class CheckConfig:
 @dataclass(frozen=True)
 class BiasConfig:
     real: str = ""
-    synthetic: str = ""
+    synthetic: str = ""  # a table; or give `model` (an image model: its images are judged)
+    model: str = ""  # image model directory or store name
+    store: str | None = None
     output: str = ""
-    sensitive: tuple[str, ...] = ()  # sensitive attributes (categorical columns)
+    sensitive: tuple[str, ...] = ()  # sensitive attributes (tables: categorical columns)
     target: str | None = None  # outcome column for parity figures
     positive: str | None = None  # the outcome value counted (default: the rarest)
+    images: int = 1000  # image model: images generated and judged
+    seed: int = 0
 
     def validate(self) -> None:
         require(bool(self.real), "real is required: --real PATH")
-        require(bool(self.synthetic), "synthetic is required: --synthetic PATH")
+        require(bool(self.synthetic) != bool(self.model),
+                "give one of --synthetic TABLE or --model IMAGE_MODEL")
         require(bool(self.output), "output is required: --output DIR")
-        require(bool(self.sensitive), "sensitive is required: --sensitive sex,race")
+        require(bool(self.sensitive) or bool(self.model),
+                "sensitive is required: --sensitive sex,race")
+        require(self.images >= 10, f"images must be >= 10, got {self.images}")
 
 
 def bias_report(cfg: BiasConfig) -> dict[str, Any]:
     """bias.json and bias.html under cfg.output (in this process: the figures need the rows
     of each group)."""
+    if cfg.model:
+        model = load_synthesizer(cfg.model, store=cfg.store)
+        if model.kind != "image":
+            raise ConfigError(f"--model {cfg.model!r} is a {model.kind} model: give its "
+                              "samples as --synthetic TABLE")
+        doc = image_balance(load_images(cfg.real, label_columns=list(cfg.sensitive) or None),
+                            model, cfg.images, cfg.seed)
+        return _write_bias(cfg, doc)
     real, synthetic = read_table(cfg.real), read_table(cfg.synthetic)
     positive: Any = cfg.positive
     if positive is not None and cfg.target and cfg.target in real.columns:
         match = [v for v in real[cfg.target].dropna().unique() if str(v) == positive]
         positive = match[0] if match else positive
-    doc = bias(real, synthetic, list(cfg.sensitive), cfg.target, positive)
-    write_bytes(join(cfg.output, "bias.json"), json.dumps(doc, indent=1).encode())
+    return _write_bias(cfg, bias(real, synthetic, list(cfg.sensitive), cfg.target, positive))
+
+
+def _write_bias(cfg: BiasConfig, doc: dict[str, Any]) -> dict[str, Any]:
+    write_bytes(join(cfg.output, "bias.json"), json.dumps(doc, indent=1, default=str).encode())
     write_bytes(join(cfg.output, "bias.html"), render_bias(doc).encode())
     return doc
 
@@ -163,6 +186,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--synthetic", help="bias: the synthetic table")
     ap.add_argument("--sensitive", help="bias: sensitive attributes, comma-separated")
     ap.add_argument("--target", help="bias: the outcome column")
+    ap.add_argument("--model", help="bias: an image model (its generated images are judged)")
     add_common_args(ap)
     return ap
 
@@ -179,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "bias":
             cfg = load_config(BiasConfig, args.config, {
                 "output": args.output, "real": args.real, "synthetic": args.synthetic,
-                "sensitive": args.sensitive, "target": args.target}, args.overrides)
+                "sensitive": args.sensitive, "target": args.target, "model": args.model},
+                args.overrides)
         else:
             cfg = load_config(CheckConfig, args.config, {**flags, "baseline": args.baseline},
                               args.overrides)
@@ -189,8 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         console.configure(args.verbose, console.parent_dir(cfg.output), "monitor")
         if args.action == "bias":
             doc = bias_report(cfg)
-            print(json.dumps({"output": cfg.output, "parity": {
-                a: p["parity"] for a, p in doc["attributes"].items()}}))
+            key = "balance" if cfg.model else "parity"
+            print(json.dumps({"output": cfg.output, key: {
+                a: p[key] for a, p in doc["attributes"].items()}}))
             return
         if not args.no_ray:
             start_ray(args.address)

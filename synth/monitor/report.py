@@ -137,7 +137,7 @@ def render_bias(doc: dict[str, Any]) -> str:
     for attr, part in doc["attributes"].items():
         groups = part["groups"]
         labels = [g["group"] for g in groups]
-        parity = part["parity"]
+        parity = part.get("parity") or {}
         parts.append(f"<h2>{escape(attr)}</h2>")
         if target:
             parts.append("<p data-section='parity'>demographic parity difference: real "
@@ -145,11 +145,25 @@ def render_bias(doc: dict[str, Any]) -> str:
                          f"{_num(parity['synthetic']['difference'])}; ratio: real "
                          f"{_num(parity['real']['ratio'])}, synthetic "
                          f"{_num(parity['synthetic']['ratio'])}</p>")
-        parts.append(_table([[g["group"], g["real_share"], g["synthetic_share"],
-                              g["real_rate"], g["synthetic_rate"], g["shapes"]]
-                             for g in groups],
-                            ["group", "share (real)", "share (synthetic)", "outcome rate (real)",
-                             "outcome rate (synthetic)", "column shapes in group"]))
+        if doc.get("kind") == "images":
+            balance = part["balance"]
+            parts.append("<p data-section='balance'>judged by a classifier trained on the "
+                         f"real images (held-out accuracy "
+                         f"{_num(doc['classifier_accuracy'].get(attr))}): total variation "
+                         f"from the real shares {_num(balance['total_variation'])}, rarest "
+                         f"over commonest {_num(balance['min_over_max'])}, agreement with "
+                         f"the value asked for {_num(balance['agreement'])}</p>")
+            parts.append(_table([[g["group"], g["real_share"], g.get("asked_share"),
+                                  g["synthetic_share"], g.get("agreement")] for g in groups],
+                                ["value", "share (real)", "share (asked)",
+                                 "share (judged in generated)", "agreement"]))
+        else:
+            parts.append(_table([[g["group"], g["real_share"], g["synthetic_share"],
+                                  g["real_rate"], g["synthetic_rate"], g["shapes"]]
+                                 for g in groups],
+                                ["group", "share (real)", "share (synthetic)",
+                                 "outcome rate (real)", "outcome rate (synthetic)",
+                                 "column shapes in group"]))
         figs = [_figure("bias-shares", f"{attr}: group shares, real (blue) vs synthetic "
                         "(orange)", bars([g["real_share"] for g in groups],
                                          [g["synthetic_share"] for g in groups], labels),

@@ -223,3 +223,37 @@ def test_streamed_decoding_matches_loading_and_label_counts_add_up(tmp_path, mni
     assert (_channels(colour, 1) == images[0]).all()
     with pytest.raises(DataError, match="missing values"):
         LabelCodec.fit_counts(pd.DataFrame({"a": [1, None], COUNT: [2, 3]}), ["a"])
+
+
+def test_image_balance_judges_the_generated_attributes(cgan, mnist):
+    """A stand-in generator that returns held-out real images with their true labels: the
+    judged shares are the real ones and agreement is the classifier's accuracy; the real cgan
+    gets the same report's layout, its asked shares following the training frequencies."""
+    from types import SimpleNamespace
+
+    from synth.monitor.images import image_balance
+    from synth.monitor.report import render_bias
+
+    images, labels = mnist
+    real = ImageData(to_unit(images), labels)
+    z = np.load(DATA / "mnist5k.npz")  # 200 images the fixture did not take
+    rest = np.random.default_rng(1).permutation(np.setdiff1d(  # the file is sorted by digit
+        np.arange(len(z["images"])), np.random.default_rng(0).permutation(len(z["images"]))[:600]
+    ))[:200]
+    held, held_labels = z["images"][rest], pd.DataFrame({"digit": z["labels"][rest]})
+    honest = SimpleNamespace(config=SimpleNamespace(image_size=32), sample=lambda n, seed: (
+        SimpleNamespace(images=held[:n], labels=held_labels.iloc[:n])))
+    doc = image_balance(real, honest, n=200, classifier_epochs=8)
+    digit = doc["attributes"]["digit"]
+    shares = {g["group"]: g for g in digit["groups"]}
+    assert sum(g["synthetic_share"] for g in digit["groups"]) == pytest.approx(1.0)
+    assert sum(g["asked_share"] for g in digit["groups"]) == pytest.approx(1.0)
+    truth = held_labels.digit.iloc[:200].astype(str).value_counts(normalize=True)
+    assert all(shares[v]["asked_share"] == pytest.approx(truth.get(v, 0)) for v in shares)
+    assert digit["balance"]["agreement"] > 0.4  # chance: 0.1; the rest: the classifier errs
+    assert digit["balance"]["total_variation"] < 0.35
+    assert doc["attributes"]["stroke"]["balance"]["agreement"] is None  # never asked for
+    made = image_balance(real, cgan, n=100)
+    assert set(made["attributes"]) == {"digit", "stroke"}
+    html = render_bias(made)
+    assert html.count("share (judged in generated)") == 2 and "agreement with" in html
