@@ -21,7 +21,10 @@ reads it in this process (Parquet in record batches). `bias` writes bias.json an
 group shares, outcome rates, demographic parity and fidelity within each group
 (synth/monitor/bias.py), in this process; with `--model` (an image model) instead of
 --synthetic, the attribute balance of its generated images as a classifier trained on the real
-images' labels judges them (synth/monitor/images.py)."""
+images' labels judges them (synth/monitor/images.py). `conditions` (--real, --model,
+--conditions '[{"sex": "Female"}, {"age": {"min": 30, "max": 40}}]') writes conditions.json
+and conditions.html: how well the model honours each condition and carries it into the other
+columns (synth/monitor/conditions.py)."""
 
 from __future__ import annotations
 
@@ -53,8 +56,9 @@ from synth.monitor import tally as tl
 from synth.monitor.baseline import Baseline, baseline, kinds_of, summarize
 from synth.monitor.bias import bias
 from synth.monitor.check import Checked, CheckResult, Thresholds, check, check_columns, finish
+from synth.monitor.conditions import condition_report
 from synth.monitor.images import image_balance
-from synth.monitor.report import render_bias
+from synth.monitor.report import render_bias, render_conditions
 
 BATCH_ROWS = 262_144
 
@@ -147,6 +151,41 @@ def _write_bias(cfg: BiasConfig, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+@dataclass(frozen=True)
+class ConditionsConfig:
+    real: str = ""
+    model: str = ""
+    store: str | None = None
+    conditions: str = ""  # JSON: a condition or a list of them
+    output: str = ""
+    seed: int = 0
+
+    def validate(self) -> None:
+        require(bool(self.real), "real is required: --real PATH")
+        require(bool(self.model), "model is required: --model DIR|NAME")
+        require(bool(self.conditions), "conditions is required: --conditions "
+                '\'[{"sex": "Female"}]\'')
+        require(bool(self.output), "output is required: --output DIR")
+
+    def parsed(self) -> list[dict[str, Any]]:
+        try:
+            doc = json.loads(self.conditions)
+        except ValueError as exc:
+            raise ConfigError(f"--conditions is not valid JSON: {exc}") from None
+        doc = [doc] if isinstance(doc, dict) else doc
+        if not isinstance(doc, list) or not all(isinstance(c, dict) and c for c in doc):
+            raise ConfigError("--conditions must be a JSON object or a list of them")
+        return doc
+
+
+def conditions_report(cfg: ConditionsConfig) -> dict[str, Any]:
+    model = load_synthesizer(cfg.model, store=cfg.store)
+    doc = condition_report(model, read_table(cfg.real), cfg.parsed(), cfg.seed)
+    write_bytes(join(cfg.output, "conditions.json"), json.dumps(doc, indent=1).encode())
+    write_bytes(join(cfg.output, "conditions.html"), render_conditions(doc).encode())
+    return doc
+
+
 def baseline_on_ray(cfg: BaselineConfig) -> Baseline:
     ds = read(cfg.data)
     first = ds.limit(10_000).to_pandas()
@@ -177,7 +216,7 @@ def _asked(cfg: CheckConfig) -> Checked:
 
 def parser() -> argparse.ArgumentParser:
     ap = job_parser("synth monitor", __doc__)
-    ap.add_argument("action", choices=["baseline", "check", "bias"])
+    ap.add_argument("action", choices=["baseline", "check", "bias", "conditions"])
     ap.add_argument("--data", help="CSV/Parquet file or Parquet prefix (local or s3://)")
     ap.add_argument("--output", help="output folder (local or s3://)")
     ap.add_argument("--baseline", help="check: the baseline's folder")
@@ -186,7 +225,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--synthetic", help="bias: the synthetic table")
     ap.add_argument("--sensitive", help="bias: sensitive attributes, comma-separated")
     ap.add_argument("--target", help="bias: the outcome column")
-    ap.add_argument("--model", help="bias: an image model (its generated images are judged)")
+    ap.add_argument("--model", help="bias: an image model (its generated images are judged); "
+                    "conditions: the model whose conditions are checked")
+    ap.add_argument("--conditions", help="conditions: JSON, a condition or a list of them")
     add_common_args(ap)
     return ap
 
@@ -200,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "baseline":
             cfg: Any = load_config(BaselineConfig, args.config,
                                    {**flags, "metadata": args.metadata}, args.overrides)
+        elif args.action == "conditions":
+            cfg = load_config(ConditionsConfig, args.config, {
+                "output": args.output, "real": args.real, "model": args.model,
+                "conditions": args.conditions}, args.overrides)
         elif args.action == "bias":
             cfg = load_config(BiasConfig, args.config, {
                 "output": args.output, "real": args.real, "synthetic": args.synthetic,
@@ -212,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
             print_config(cfg)
             return
         console.configure(args.verbose, console.parent_dir(cfg.output), "monitor")
+        if args.action == "conditions":
+            doc = conditions_report(cfg)
+            print(json.dumps({"output": cfg.output, "honoured": {
+                json.dumps(c["condition"]): c["honoured"] for c in doc["conditions"]}}))
+            return
         if args.action == "bias":
             doc = bias_report(cfg)
             key = "balance" if cfg.model else "parity"

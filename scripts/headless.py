@@ -32,7 +32,8 @@ PROBE = """<script>
   const figures = [...document.querySelectorAll('[data-figure]')].map(f => {
     const svg = f.querySelector('svg');
     return {kind: f.dataset.figure, column: f.dataset.column || null,
-            box: svg ? box(svg) : null, marks: svg ? svg.querySelectorAll('rect, polyline').length : 0};
+            box: svg ? box(svg) : null,
+            marks: svg ? svg.querySelectorAll('rect, polyline').length : 0};
   });
   const out = {viewport: innerWidth, width: document.documentElement.scrollWidth,
     height: document.documentElement.scrollHeight, title: document.title,

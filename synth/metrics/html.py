@@ -23,6 +23,7 @@ font-weight:600;padding:0 .4em}.band-good{background:#2e7d32}.band-fair{backgrou
 .band-poor{background:#c62828}td.sentence{text-align:left}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}"""
 BAND_ORDER = ("good", "fair", "poor")
+EFFECT_COLUMNS = 4  # the detector's most telling columns drawn as where-they-differ plots
 
 
 def _fmt(v: Any) -> str:
@@ -194,15 +195,64 @@ def _detection_section(det: dict, fid: dict) -> str:
     if worst is not None:  # the column the detector leans on most, real vs synthetic
         parts.append(_figure("detection-worst", f"{worst}: the detector's most telling column",
                              _distribution_svg(dists[worst]), column=worst))
-    return parts[0] + f'<div class="grid">{"".join(parts[1:])}</div>'
+    telling = [n for n in names if n in dists][:EFFECT_COLUMNS]
+    effects = [_figure("column-effect", _effect_caption(n, dists[n]), _effect_svg(dists[n]),
+                       column=n) for n in telling]
+    note = ("<p class='note'>Where in each of the most telling columns the synthetic rows "
+            "differ: the synthetic share minus the real share of each bin (above the line: "
+            "too many synthetic rows there).</p>")
+    return (parts[0] + f'<div class="grid">{"".join(parts[1:])}</div>'
+            + (note + f'<div class="grid">{"".join(effects)}</div>' if effects else ""))
+
+
+def _labels(dist: dict) -> list[str]:
+    if dist["type"] == "continuous":
+        return [f"{e:.4g}" for e in dist["edges"][:-1]] if dist["edges"] else []
+    return dist["labels"]
+
+
+def _effect_caption(name: str, dist: dict) -> str:
+    gap = np.asarray(dist["synthetic"]) - np.asarray(dist["real"])
+    if not len(gap):
+        return name
+    i = int(np.abs(gap).argmax())
+    edges = dist.get("edges") or []
+    where = (f"{edges[i]:.4g} to {edges[i + 1]:.4g}" if dist["type"] == "continuous"
+             and i + 1 < len(edges) else _labels(dist)[i])
+    return (f"{name}: largest gap at {where} ({100 * gap[i]:+.1f} points of the rows in "
+            "synthetic)")
+
+
+def _effect_svg(dist: dict, width: int = 360, height: int = 150) -> str:
+    """Diverging bars: synthetic share minus real share per bin, around a zero line."""
+    gap = np.asarray(dist["synthetic"], dtype=float) - np.asarray(dist["real"], dtype=float)
+    labels, n = _labels(dist), max(len(gap), 1)
+    top = float(np.abs(gap).max(initial=0)) or 1e-9
+    left, right, mid = 44, 30, 8 + height / 2
+    slot = (width - left - right) / n
+    parts = [_svg(width, height + 56),
+             f'<line x1="{left - 2}" y1="{mid:.1f}" x2="{width - right}" y2="{mid:.1f}" '
+             'stroke="#999"/>',
+             f'<text x="{left - 5}" y="14" font-size="9" text-anchor="end">+{top:.2g}</text>',
+             f'<text x="{left - 5}" y="{height + 8}" font-size="9" text-anchor="end">'
+             f"-{top:.2g}</text>"]
+    for i, g in enumerate(gap):
+        h = max(abs(g) / top * (height / 2), 0.5)
+        y = mid - h if g > 0 else mid
+        colour = SYNTH if g > 0 else REAL
+        parts.append(f'<rect x="{left + i * slot:.1f}" y="{y:.1f}" width="'
+                     f'{max(slot - 1, 0.5):.1f}" height="{h:.1f}" fill="{colour}"><title>'
+                     f"{escape(labels[i] if i < len(labels) else '')}: {g:+.4f}</title></rect>")
+    step = max(1, -(-n // 8))
+    for i in range(0, min(n, len(labels)), step):
+        x, y = left + (i + 0.5) * slot, height + 20
+        parts.append(f'<text x="{x:.1f}" y="{y}" font-size="9" transform="rotate(30 {x:.1f} '
+                     f'{y})">{escape(_short(labels[i], 14))}</text>')
+    return "".join(parts) + "</svg>"
 
 
 def _distribution_svg(dist: dict) -> str:
-    if dist["type"] == "continuous":
-        labels = [f"{e:.4g}" for e in dist["edges"][:-1]] if dist["edges"] else []
-    else:
-        labels = dist["labels"]
-    return bars(dist["real"], dist["synthetic"], labels)
+    return bars(dist["real"], dist["synthetic"], _labels(dist))
 
 
 def _privacy_section(priv: dict) -> str:

@@ -6,6 +6,7 @@ runs the same passes on Ray Data."""
 from synth.monitor.baseline import Baseline, baseline
 from synth.monitor.bias import bias, rebalance, rebalance_counts
 from synth.monitor.check import CheckResult, Thresholds, check
+from synth.monitor.conditions import condition_report
 
 __all__ = ["Baseline", "baseline", "check", "CheckResult", "Thresholds", "bias", "rebalance",
-           "rebalance_counts"]
+           "rebalance_counts", "condition_report"]

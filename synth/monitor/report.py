@@ -179,3 +179,27 @@ def render_bias(doc: dict[str, Any]) -> str:
 
 def _num(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
+
+
+def render_conditions(doc: dict[str, Any]) -> str:
+    """How well each condition is honoured: a table, then per condition the shape score of
+    every other column, conditioned beside unconditioned, against the real rows that meet it."""
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>raysynth conditions"
+             f"</title><style>{CSS}</style></head><body><h1>raysynth: conditions honoured</h1>",
+             f"<p class='note'>model: {escape(str(doc['model']))}. Blue: conditioned rows, "
+             "orange: unconditioned rows, each scored against the real rows that meet the "
+             "condition; blue above orange means the model carried the condition into the "
+             "column.</p>",
+             _table([[json.dumps(c["condition"]), c["real_rows"], c["honoured"],
+                      c["rejected_rows"], c["others_conditioned"], c["others_unconditioned"],
+                      ", ".join(c["worst"])] for c in doc["conditions"]],
+                    ["condition", "real rows", "honoured", "rejected", "other columns "
+                     "(conditioned)", "(unconditioned)", "worst columns"])]
+    figs = []
+    for c in doc["conditions"]:
+        names = list(c["columns"])
+        figs.append(_figure("condition-columns", json.dumps(c["condition"]),
+                            bars([c["columns"][n]["conditioned"] for n in names],
+                                 [c["columns"][n]["unconditioned"] for n in names], names,
+                                 width=480)))
+    return "".join(parts) + f'<div class="grid">{"".join(figs)}</div></body></html>'

@@ -166,16 +166,45 @@ def test_in_process_fit_stops_on_held_out_likelihood_and_keeps_the_best_epoch(ad
     import torch
 
     from synth.models.argn.network import token_loss
+    from synth.models.argn.session import draw_ranks
 
     tokens = model.encode(adult_small)
     held = np.random.default_rng(0).permutation(len(tokens))[:len(tokens) // 10]
     x = torch.as_tensor(tokens[held])
-    ranks = torch.arange(len(model.tokens.columns)).expand(len(x), -1)
+    ranks = draw_ranks(len(x), len(model.tokens.columns), model.config.fixed_order_share,
+                       torch.Generator().manual_seed(model.config.seed + 7919))
     with torch.no_grad():
         score = -float(token_loss(model.network(x, ranks), x))
     assert score == pytest.approx(scores[best], abs=1e-4)
     no_holdout = synth.create_synthesizer("argn", epochs=2, val_fraction=0).fit(adult_small)
     assert len(no_holdout.history) == 2 and "validation" not in no_holdout.history[0]
+
+
+def test_a_head_that_got_worse_goes_back_to_its_best_weights(adult_small):
+    """Per-head model selection: between two validations one head's output layer is spoiled;
+    the validation puts that head's best weights back and leaves the others as they are."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from synth.models.argn.session import HeldOutLikelihood
+
+    model = synth.create_synthesizer("argn", epochs=1, val_fraction=0).fit(adult_small)
+    net, cfg = model.network, model.config
+    tokens = model.encode(adult_small.head(500))
+    hooks = HeldOutLikelihood("t", cfg, tokens, len(model.tokens.columns))
+    session = SimpleNamespace(net=net, x=torch.as_tensor(tokens))
+    first = hooks.validate(session)
+    kept = {n: getattr(net, n).detach().clone() for n in ("w1", "b1", "w2", "b2")}
+    with torch.no_grad():
+        net.w2[3] += torch.randn_like(net.w2[3]) * 5  # head 3: much worse
+        net.b2[0] -= 0.01 * net.b2[0].sign()  # head 0: a small change
+    changed_b2 = net.b2.detach().clone()
+    assert hooks.validate(session) >= first - 1e-6
+    assert torch.equal(net.w2[3], kept["w2"][3])  # put back
+    if hooks.best[0] < float("inf") and not torch.equal(net.b2[0], kept["b2"][0]):
+        assert torch.equal(net.b2[0], changed_b2[0])  # head 0 improved: kept as it is
+    assert torch.equal(net.w1, kept["w1"])
 
 
 def test_rare_protection_never_replays_rare_categories(adult_small, tmp_path):

@@ -229,7 +229,8 @@ def test_report_reads_on_a_laptop_screen_in_a_headless_browser(copula_report, tm
     assert set(page["pillars"]) == {"fidelity", "utility", "privacy", "detection"}
     kinds = {f["kind"] for f in page["figures"]}
     assert kinds >= {"column", "pair-real", "pair-synthetic", "pair-heatmap",
-                     "detection-importance", "detection-worst", "utility-tstr", "privacy-dcr"}
+                     "detection-importance", "detection-worst", "utility-tstr", "privacy-dcr",
+                     "column-effect"}
     for fig in page["figures"]:  # drawn, with marks, at a readable size, on the screen
         box = fig["box"]
         assert box and box["width"] >= 200 and box["height"] >= 100, fig
@@ -265,3 +266,17 @@ def test_bands_follow_their_documented_thresholds(scores, expected):
     assert overall(found) == worst
     lines = verdict_lines(found)
     assert lines[0].startswith(f"verdict: {worst}") and len(lines) == 1 + len(expected)
+
+
+def test_effect_plots_name_where_a_column_differs_most():
+    from synth.metrics.html import _effect_caption, _effect_svg
+
+    dist = {"type": "continuous", "edges": [0.0, 10.0, 20.0, 30.0],
+            "real": [0.5, 0.3, 0.2], "synthetic": [0.45, 0.45, 0.1]}
+    assert _effect_caption("age", dist) == ("age: largest gap at 10 to 20 (+15.0 points of the "
+                                            "rows in synthetic)")
+    cats = {"type": "discrete", "labels": ["a", "b"], "real": [0.9, 0.1],
+            "synthetic": [0.7, 0.3]}
+    assert "largest gap at a (-20.0 points" in _effect_caption("c", cats)
+    svg = _effect_svg(dist)
+    assert svg.count("<rect") == 3 and "+0.1500" in svg

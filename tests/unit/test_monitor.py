@@ -225,3 +225,32 @@ def test_rebalance_gives_the_shares_asked_for(fitted):
         mon.rebalance(model, 10, "race", {"Martian": 1.0})
     with pytest.raises(ConditionError, match="'age' is not a categorical column"):
         mon.rebalance(model, 10, "age")
+
+
+def test_condition_report_says_how_conditions_are_honoured(fitted, adult_small, tmp_path):
+    from jobs import monitor as job
+    from synth.errors import ConditionError
+
+    model = fitted("argn")
+    doc = mon.condition_report(model, adult_small, [{"sex": "Female"},
+                                                    {"age": {"min": 30, "max": 40}}])
+    female, ages = doc["conditions"]
+    assert female["honoured"] == 1.0 and ages["honoured"] == 1.0  # imposed, not hoped for
+    assert female["rejected_rows"] == 0 and female["real_rows"] == (
+        adult_small.sex == "Female").sum()
+    assert "sex" not in female["columns"] and set(female["worst"]) <= set(female["columns"])
+    # the condition's effect carried over: relationship under sex=Female is far from the
+    # unconditioned rows' (Husband), closer to the real women's
+    rel = female["columns"]["relationship"]
+    assert rel["conditioned"] > rel["unconditioned"] + 0.2
+    with pytest.raises(ConditionError, match="matches 0 real rows"):
+        mon.condition_report(model, adult_small, [{"age": {"min": 200, "max": 300}}])
+    path = model.save(str(tmp_path / "argn"))
+    adult_small.to_csv(tmp_path / "real.csv", index=False)
+    assert job.main(["conditions", "--real", str(tmp_path / "real.csv"), "--model", path,
+                     "--conditions", '{"income": ">50K"}', "--output",
+                     str(tmp_path / "c")]) == 0
+    html = (tmp_path / "c" / "conditions.html").read_text()
+    assert 'data-figure="condition-columns"' in html and "&gt;50K" in html
+    assert job.main(["conditions", "--real", str(tmp_path / "real.csv"), "--model", path,
+                     "--conditions", "[1, 2]", "--output", str(tmp_path / "d")]) == 2

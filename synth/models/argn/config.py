@@ -12,7 +12,7 @@ from synth.data.transformer import TransformerParams
 class ARGNConfig(TransformerParams):
     epochs: int = 100  # at most; in-process fits stop early on held-out likelihood
     val_fraction: float = 0.1  # rows held out for early stopping (at most 10,000; 0: off)
-    patience: int = 3  # epochs without a better held-out likelihood before stopping
+    patience: int = 3  # epochs in which no head's held-out likelihood improves: stop
     batch_size: int = 512
     lr: float = 2e-3
     weight_decay: float = 1e-5
@@ -23,7 +23,8 @@ class ARGNConfig(TransformerParams):
     sub_bins: int = 16  # positions within a bin (a second token)
     exact_values: int = 128  # numeric columns with at most this many distinct values: exact
     point_share: float = 0.01  # a value this frequent (e.g. 0) is a token of its own
-    fixed_order_share: float = 0.5  # training batches in the column order; others random
+    fixed_order_share: float = 0.25  # training rows in the table order; the others put a
+    #                                 random subset of the columns first (as conditions are)
     temperature: float = 1.0  # sampling: < 1 sharpens every head's distribution
     top_p: float = 1.0  # sampling: keep the smallest set of tokens with this much mass
     # rare protection (0: off): categories seen fewer times share one token that decodes to

@@ -98,7 +98,7 @@ class ARGN(OneNetworkSynthesizer):
         held = held if held >= MIN_VALIDATION_ROWS else 0
         train, valid = tokens[order[held:]], tokens[order[:held]]
         loop = self.loop_config() if held else LoopConfig(epochs=cfg.epochs)
-        hooks = HeldOutLikelihood(self.name, cfg, valid) if held else None
+        hooks = HeldOutLikelihood(self.name, cfg, valid, len(self.tokens.columns)) if held else None
         self.train_in_process(Shard(train, len(train), device=pick_device(cfg.device)),
                               hooks=hooks, loop=loop)
 

@@ -1,8 +1,9 @@
 """The network: one embedding per token column and one head per token column. A head sees the
 concatenated embeddings of the token columns before it in the row's column order, the others
-zeroed, so one network holds every conditional p(column | any set of other columns): training
-draws a column order per row (the table's own order for a share of rows, a random one for the
-rest); sampling fills columns in any order, condition columns first. A column's own tokens
+zeroed, so one network holds the conditionals p(column | a set of other columns): training
+draws a column order per row (the table's own order for a share of rows; for the rest a
+random subset of the columns first, then the others, both in the table's order), and
+sampling uses the same kind of order: condition columns first. A column's own tokens
 (a numeric value's bin, then its slice) always come in their fixed order."""
 
 from __future__ import annotations

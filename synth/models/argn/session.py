@@ -1,7 +1,8 @@
 """ARGN training over one shard of token rows: each epoch walks a fresh permutation of the
 shard in per-worker batches (cycling when the shard is short of the global step count); every
-row gets a column order, the table's own for `fixed_order_share` of the rows and a random one
-for the rest, so the heads learn every conditional the sampler may ask for."""
+row gets a column order, the table's own for `fixed_order_share` of the rows and for the rest
+a random subset of the columns moved to the front: the orders the sampler uses (condition
+columns first), so the heads learn every conditional it may ask for."""
 
 from __future__ import annotations
 
@@ -24,6 +25,19 @@ def token_counts(tokens: np.ndarray, vocab: list[int]) -> np.ndarray:
     return out
 
 
+def draw_ranks(rows: int, columns: int, fixed_share: float, gen: torch.Generator
+               ) -> torch.Tensor:
+    """Each row's column order (rows x columns: each column's rank), as the sampler forms
+    them: a subset of the columns first (each column in it with a per-row probability drawn
+    uniformly, so every subset size occurs), then the others, both in the table's order;
+    `fixed_share` of the rows keep the table's order."""
+    share = torch.rand(rows, 1, generator=gen)
+    front = torch.rand(rows, columns, generator=gen) < share
+    front[torch.rand(rows, generator=gen) < fixed_share] = False
+    key = (~front).long() * columns + torch.arange(columns)  # front first, table order within
+    return key.argsort(dim=1).argsort(dim=1)
+
+
 class ARGNSession(OneNetworkSession):
     def __init__(self, model: Any, shard: Shard, wrap: Wrap, reduce: Reduce,
                  device: torch.device) -> None:
@@ -38,24 +52,33 @@ class ARGNSession(OneNetworkSession):
         self.columns = len(model.tokens.columns)
 
     def _ranks(self, rows: int) -> torch.Tensor:
-        ranks = torch.rand(rows, self.columns, generator=self.gen).argsort(dim=1)
-        fixed = torch.rand(rows, generator=self.gen) < self.cfg.fixed_order_share
-        ranks[fixed] = torch.arange(self.columns)
-        return ranks.to(self.x.device)
+        return draw_ranks(rows, self.columns, self.cfg.fixed_order_share,
+                          self.gen).to(self.x.device)
 
     def batch_loss(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.x[idx]
         return token_loss(self.net(x, self._ranks(len(x))), x)
 
 
-class HeldOutLikelihood(ProgressHooks):
-    """In-process validation: the log-likelihood of held-out token rows (in the table's
-    column order) after every epoch; the loop stops when `patience` epochs bring no
-    improvement and keeps the best epoch's weights."""
+HEAD_PARAMS = ("w1", "b1", "w2", "b2")  # the parameters each head has a slice of
 
-    def __init__(self, name: str, cfg: Any, valid: np.ndarray) -> None:
+
+class HeldOutLikelihood(ProgressHooks):
+    """In-process validation after every epoch: the log-likelihood of held-out token rows in
+    column orders drawn as training draws them (once, seeded: the same orders every epoch),
+    head by head. A head whose held-out loss got worse goes back to its best weights: heads
+    that see many columns (late in the table's order) start to memorise rows after a few
+    epochs, while the conditionals of the condition-first orders (p(age | sex)) still learn;
+    one stop for all would cut those short. The loop stops when `patience` epochs bring no
+    better total."""
+
+    def __init__(self, name: str, cfg: Any, valid: np.ndarray, columns: int) -> None:
         super().__init__(name, cfg.epochs, cfg.progress)
         self.valid = torch.as_tensor(valid, dtype=torch.long)
+        gen = torch.Generator().manual_seed(cfg.seed + 7919)
+        self.ranks = draw_ranks(len(valid), columns, cfg.fixed_order_share, gen)
+        self.best: torch.Tensor | None = None  # per head
+        self.saved: dict[str, torch.Tensor] = {}
 
     def validate(self, session: TrainingSession) -> float:
         net = bare(session.net)  # type: ignore[attr-defined]
@@ -63,7 +86,28 @@ class HeldOutLikelihood(ProgressHooks):
         net.eval()
         with torch.no_grad():
             x = self.valid.to(session.x.device)  # type: ignore[attr-defined]
-            ranks = torch.arange(net.column_of.max() + 1, device=x.device).expand(len(x), -1)
-            score = -float(token_loss(net(x, ranks), x))
+            ranks = self.ranks.to(x.device)
+            loss = head_losses(net, x, ranks)
+            if self.best is not None:
+                worse = loss > self.best
+                if worse.any():
+                    for name in HEAD_PARAMS:
+                        getattr(net, name).data[worse] = self.saved[name][worse].to(x.device)
+                    loss = head_losses(net, x, ranks)
+            better = loss <= self.best if self.best is not None else torch.ones_like(
+                loss, dtype=torch.bool)
+            self.best = loss if self.best is None else torch.minimum(loss, self.best)
+            for name in HEAD_PARAMS:
+                value = getattr(net, name).data.detach().cpu()
+                self.saved[name] = value.clone() if name not in self.saved else torch.where(
+                    better.view(-1, *[1] * (value.dim() - 1)).cpu(), value, self.saved[name])
         net.train(was)
-        return score
+        return -float(loss.sum())
+
+
+def head_losses(net: Any, x: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood of each token column's head (token columns)."""
+    logits = net(x, ranks)
+    nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1),
+                                            reduction="none")
+    return nll.view(x.shape).mean(0)
