@@ -254,3 +254,32 @@ def test_condition_report_says_how_conditions_are_honoured(fitted, adult_small, 
     assert 'data-figure="condition-columns"' in html and "&gt;50K" in html
     assert job.main(["conditions", "--real", str(tmp_path / "real.csv"), "--model", path,
                      "--conditions", "[1, 2]", "--output", str(tmp_path / "d")]) == 2
+
+
+def test_bias_and_conditions_reports_draw_in_a_headless_browser(fitted, adult_small, tmp_path):
+    import os
+
+    from scripts import headless
+    from synth.monitor.report import render_bias, render_conditions
+
+    if headless.browser() is None:  # make test installs it; CI must not skip this test
+        if os.environ.get("CI"):
+            pytest.fail("no Chromium on PATH: scripts/chromium.sh installs it")
+        pytest.skip("no Chromium on PATH (scripts/chromium.sh installs it)")
+    model = fitted("gaussian_copula")
+    fake = model.sample(4000, seed=2)
+    pages = {"bias": render_bias(mon.bias(adult_small, fake, ["sex", "race"], "income")),
+             "conditions": render_conditions(mon.condition_report(
+                 model, adult_small, [{"sex": "Female"}, {"income": ">50K"}]))}
+    want = {"bias": {"bias-shares": 2, "bias-rates": 2}, "conditions": {"condition-columns": 2}}
+    for name, html in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_text(html)
+        page = headless.layout(path)
+        assert page["width"] <= page["viewport"] == headless.LAPTOP[0], name
+        kinds = [f["kind"] for f in page["figures"]]
+        assert {k: kinds.count(k) for k in want[name]} == want[name]
+        for fig in page["figures"]:
+            box = fig["box"]
+            assert box and box["width"] >= 200 and box["height"] >= 100, fig
+            assert box["right"] <= page["viewport"] and fig["marks"] > 0, fig
