@@ -9,9 +9,9 @@ outcome rate (the share of `positive` target values, by default the target's rar
 and the fidelity of the synthetic rows within the group (column shapes of the other columns
 against the real rows of the same group). Per attribute, demographic parity as difference
 (highest minus lowest outcome rate) and ratio (lowest over highest), for real and synthetic:
-a generator that widens the gap amplifies a bias the data has. `rebalance` builds one
-condition per output row giving the requested group shares (exact counts) and samples them in
-one call, so any family that takes per-row conditions rebalances exactly."""
+a generator that widens the gap amplifies a bias the data has. `rebalance` gives the requested
+group shares exactly: by quota (unconditioned rows, each group's first ones kept) where the
+group is common enough, else by one condition per output row."""
 
 from __future__ import annotations
 
@@ -99,16 +99,59 @@ def rebalance_counts(n: int, groups: list[Any], targets: str | dict[Any, float] 
     return counts
 
 
+QUOTA_FACTOR = 20  # a quota sample may draw up to this many times the rows a group needs
+BLOCK = 20_000  # unconditioned rows drawn at a time for the quotas
+
+
 def rebalance(model: Any, n: int, column: str, targets: str | dict[Any, float] = "parity",
-              seed: int = 0) -> pd.DataFrame:
-    """n rows whose `column` has the requested group shares, the other columns drawn from the
-    model given the group (one per-row condition each); rows shuffled with `seed`."""
+              seed: int = 0, method: str = "auto") -> pd.DataFrame:
+    """n rows whose `column` has the requested group shares (exact counts), shuffled with
+    `seed`. `method="quota"` draws unconditioned rows and keeps each group's first rows up to
+    its count: a group's rows are then exactly what the model makes unconditioned (its
+    within-group fidelity untouched); `"conditions"` generates each row under a per-row
+    condition on its group (any count of a rare group, at the cost of the model's conditional
+    fidelity); `"auto"` fills by quota the groups common enough to need at most QUOTA_FACTOR
+    times their count in draws, the rest by conditions."""
     codec = model.schema.codecs.get(column)
     if not isinstance(codec, CategoricalCodec):
         raise ConditionError(f"rebalance: {column!r} is not a categorical column of the model")
+    if method not in ("auto", "quota", "conditions"):
+        raise ConditionError(f"rebalance method must be auto, quota or conditions, got "
+                             f"{method!r}")
     groups = [g for g in codec.levels if g != OTHER]
-    counts = rebalance_counts(n, groups, targets)
-    values = np.concatenate([np.full(c, g, dtype=object) for g, c in counts.items() if c])
-    order = np.random.default_rng(seed).permutation(len(values))
-    table = pd.DataFrame({column: values[order]})
-    return model.sample(n, conditions=table, seed=seed)
+    counts = {g: c for g, c in rebalance_counts(n, groups, targets).items() if c}
+    parts = [] if method == "conditions" else _quota(model, column, counts, seed, method)
+    for g in [g for g in counts if counts[g] > 0]:  # what the quotas did not fill
+        table = pd.DataFrame({column: np.full(counts[g], g, dtype=object)})
+        parts.append(model.sample(len(table), conditions=table, seed=seed + 1))
+    out = pd.concat(parts, ignore_index=True)
+    return out.iloc[np.random.default_rng(seed).permutation(len(out))].reset_index(drop=True)
+
+
+def _quota(model: Any, column: str, counts: dict[Any, int], seed: int, method: str
+           ) -> list[pd.DataFrame]:
+    """Unconditioned blocks of the seed's stream, each group's rows kept up to its count
+    (`counts` is decremented); with "auto", the groups too rare for it are left to conditions
+    (judged on the first block)."""
+    total, drawn, parts = sum(counts.values()), 0, []
+    limit = QUOTA_FACTOR * total
+    while drawn < limit and any(c > 0 for c in counts.values()):
+        block = model.sample(BLOCK, seed=seed, start=drawn)
+        drawn += BLOCK
+        if method == "auto" and drawn == BLOCK:
+            shares = block[column].value_counts(normalize=True)
+            for g in list(counts):
+                if counts[g] > QUOTA_FACTOR * shares.get(g, 0.0) * total:
+                    counts[g] = -counts[g]  # marked: conditions, below
+        for g in counts:
+            if counts[g] > 0:
+                rows = block[block[column] == g].head(counts[g])
+                parts.append(rows)
+                counts[g] -= len(rows)
+    short = [g for g, c in counts.items() if c > 0]
+    if method == "quota" and short:
+        raise ConditionError(f"rebalance: {limit:,} unconditioned rows held too few of "
+                             f"{short[0]!r} for its quota; use method='auto' or 'conditions'")
+    for g in counts:
+        counts[g] = abs(counts[g])
+    return parts

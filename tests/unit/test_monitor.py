@@ -219,6 +219,19 @@ def test_rebalance_gives_the_shares_asked_for(fitted):
     assert skew.race.value_counts().to_dict() == {"Black": 750, "White": 250}
     assert rows.equals(mon.rebalance(model, 1001, "sex", seed=4))  # seeded
     assert mon.rebalance_counts(10, ["a", "b", "c"]) == {"a": 4, "b": 3, "c": 3}
+    # by quota, a group's rows are the first rows of that group in the unconditioned stream
+    quota = mon.rebalance(model, 1000, "sex", seed=4, method="quota")
+    plain = model.sample(20_000, seed=4)
+    want = pd.concat([plain[plain.sex == g].head(500) for g in ("Female", "Male")])
+
+    def rows(df: pd.DataFrame) -> pd.DataFrame:
+        return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(rows(quota), rows(want))
+    by_conditions = mon.rebalance(model, 1000, "sex", seed=4, method="conditions")
+    assert by_conditions.sex.value_counts().to_dict() == {"Female": 500, "Male": 500}
+    rare = mon.rebalance(model, 2000, "race", seed=4)  # auto: rare races by conditions
+    assert rare.race.value_counts().nunique() == 1 and len(rare) == 2000
     from synth.errors import ConditionError
 
     with pytest.raises(ConditionError, match="'Martian' is not a group; groups: "):
