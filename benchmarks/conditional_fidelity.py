@@ -22,22 +22,11 @@ import torch
 
 import synth
 from synth.metrics import column_shapes
+from synth.monitor.conditions import matching
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDITIONS = [{"sex": "Female"}, {"income": ">50K"}, {"age": {"min": 30, "max": 40}},
               {"sex": "Female", "income": ">50K"}]
-
-
-def matching(real: pd.DataFrame, cond: dict) -> pd.Series:
-    """The real rows that meet a condition (values, or {"min":, "max":} ranges)."""
-    mask = pd.Series(True, index=real.index)
-    for col, value in cond.items():
-        if isinstance(value, dict):
-            mask &= real[col].between(value.get("min", -float("inf")),
-                                      value.get("max", float("inf")))
-        else:
-            mask &= real[col] == value
-    return mask
 
 
 def others_mean(scores: dict[str, float], columns: list[str]) -> float:

@@ -16,6 +16,7 @@ from synth.compositing.config import CompositeConfig
 from synth.compositing.library import Library
 from synth.compositing.paste import Paste, compose, mask_box, pixel_box, rle, visible
 from synth.data.io import join, write_bytes
+from synth.data.png import encode_png
 from synth.errors import DataError
 
 IMAGES_DIR, ANNOTATIONS_DIR = "images", "annotations"
@@ -89,14 +90,6 @@ def _record(j: int, box: np.ndarray, category: str, name: str, paste: Paste, mas
             "x1": float(box[0]), "y1": float(box[1]), "x2": float(box[2]), "y2": float(box[3]),
             "bbox": list(bbox) if bbox else None, "area": int(paste.mask.sum()),
             "rle": rle(paste, *frame) if masks and bbox else None}
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def write_part(cfg: CompositeConfig, libs: Libraries, index: int, first: int,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from synth.data import io as sio
 from synth.data.io import join, list_dir, read_bytes
+from synth.data.png import encode_png  # noqa: F401 - its home for torch-free callers
 from synth.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -97,16 +98,6 @@ def decode_png(data: bytes) -> np.ndarray:
                             else im.convert("RGB"))
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file
         raise DataError(f"not a readable image: {exc}") from None
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """uint8 H x W x C (C = 1 or 3) -> PNG bytes."""
-    from PIL import Image
-
-    arr = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def stack(images: list[np.ndarray], size: int | None, where: str) -> torch.Tensor:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.metrics.columns import null_count
 from synth.monitor.values import DISCRETE, NUMERIC, category_counts, column, numbers, rows
 
 SAMPLE = 50_000  # values kept per numeric column for its quantiles
@@ -45,7 +46,7 @@ def profile(block: Any, kinds: dict[str, str], seed: int = 0) -> Profile:
         col = column(block, name)
         p = ColumnProfile(kind, rows=n)
         if kind in NUMERIC:
-            x, p.nulls, p.invalid = numbers(col, kind)
+            _, x, p.nulls, p.invalid = numbers(col, kind)
             if len(x):
                 # sums of centred values would merge exactly; these are float64 and monitored
                 # data is far from the precision where that matters
@@ -58,8 +59,7 @@ def profile(block: Any, kinds: dict[str, str], seed: int = 0) -> Profile:
             counts, p.nulls = category_counts(col)
             p.counts = counts if len(counts) <= CATEGORY_CAP else None
         else:  # id / text / list: counted, not profiled
-            p.nulls = int(col.null_count) if hasattr(col, "null_count") else int(
-                col.isna().sum())
+            p.nulls = null_count(col)
         out[name] = p
     return out
 

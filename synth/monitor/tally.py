@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from synth.data.metadata import ColumnMeta
-from synth.metrics.columns import continuous_values
+from synth.metrics.columns import null_count
 from synth.monitor.baseline import Baseline, fine_counts
 from synth.monitor.rules import outside
-from synth.monitor.values import DISCRETE, NUMERIC, category_counts, column, key, rows
+from synth.monitor.values import DISCRETE, NUMERIC, category_counts, column, key, numbers, rows
 
 TALLY_CAP = 5_000  # distinct categories counted per column; the rest share OTHER
 OTHER = "\x00other"
@@ -48,10 +47,7 @@ def tally(block: Any, base: Baseline, examples: int = 5) -> Tally:
         col, kind = column(block, name), stats["kind"]
         t = ColumnTally(rows=n)
         if kind in NUMERIC:
-            raw = continuous_values(col, ColumnMeta(kind))
-            t.nulls = int(_nulls(col))
-            x = raw[~np.isnan(raw)]
-            t.invalid = n - t.nulls - len(x)
+            raw, x, t.nulls, t.invalid = numbers(col, kind)
             if len(x):
                 t.lo, t.hi = float(x.min()), float(x.max())
             if "edges" in stats:
@@ -61,7 +57,7 @@ def tally(block: Any, base: Baseline, examples: int = 5) -> Tally:
             t.counts, t.nulls = category_counts(col)
             t.counts = _cap(t.counts)
         else:
-            t.nulls = int(_nulls(col))
+            t.nulls = null_count(col)
         cols[name] = t
     out = Tally(cols, {}, {})
     for i, rule in enumerate(base.constraints):
@@ -70,10 +66,6 @@ def tally(block: Any, base: Baseline, examples: int = 5) -> Tally:
         if found is not None:
             out.violations[i], out.examples[i] = found
     return out
-
-
-def _nulls(col: Any) -> int:
-    return col.null_count if hasattr(col, "null_count") else col.isna().sum()
 
 
 def _cap(counts: dict[str, int]) -> dict[str, int]:

@@ -18,12 +18,13 @@ NUMERIC = ("numerical", "datetime")
 DISCRETE = ("categorical", "boolean")
 
 
-def numbers(col: Any, kind: str) -> tuple[np.ndarray, int, int]:
-    """(non-null values that read as numbers, nulls, values that do not read)."""
-    x = continuous_values(col, ColumnMeta(kind))
+def numbers(col: Any, kind: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(every cell as a number, NaN for nulls and for values that do not read; the values
+    that read; nulls; values that do not read)."""
+    raw = continuous_values(col, ColumnMeta(kind))
     nulls = null_count(col)
-    ok = x[~np.isnan(x)]
-    return ok, nulls, len(x) - nulls - len(ok)
+    ok = raw[~np.isnan(raw)]
+    return raw, ok, nulls, len(raw) - nulls - len(ok)
 
 
 def key(value: Any) -> str:

@@ -85,8 +85,13 @@ class ARGNet(nn.Module):
                 + self.positions[index, tokens][:, None] * self.direction[index])
 
 
-def token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """Negative log-likelihood of the rows: summed over token columns, mean over rows."""
+def token_nll(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of every token (rows x token columns)."""
     nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1),
                           reduction="none")
-    return nll.view(tokens.shape).sum(1).mean()
+    return nll.view(tokens.shape)
+
+
+def token_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of the rows: summed over token columns, mean over rows."""
+    return token_nll(logits, tokens).sum(1).mean()

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.models.argn.network import token_loss
+from synth.models.argn.network import token_loss, token_nll
 from synth.models.loop import ProgressHooks
 from synth.models.session import OneNetworkSession, Reduce, Shard, TrainingSession, Wrap, bare
 
@@ -107,7 +107,4 @@ class HeldOutLikelihood(ProgressHooks):
 
 def head_losses(net: Any, x: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
     """Mean negative log-likelihood of each token column's head (token columns)."""
-    logits = net(x, ranks)
-    nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x.reshape(-1),
-                                            reduction="none")
-    return nll.view(x.shape).mean(0)
+    return token_nll(net(x, ranks), x).mean(0)
