@@ -15,7 +15,13 @@ and appends to the baseline's history.parquet (or `history=PATH`); it exits 0 wh
 crossed a threshold, 1 when something did (a cron line or a pipeline step can act on it), 2 on
 bad input. Thresholds: `psi=0.2 js=0.1 ks=0.1 wasserstein=0.25` (a column is flagged when a
 figure exceeds its threshold; `psi=null` turns one off); `examples=0` keeps real values out of
-violations.json. Data: a CSV or Parquet file or a Parquet prefix, local or s3://, read as a Ray
+violations.json. An image set (an .npz or a folder of images; a Parquet of PNGs with
+`kind=images`) gets an image baseline (statistics.json with attribute frequencies, pixel
+statistics and the real-vs-real FID floor; constraints.json; the attribute classifier as
+classifier.pt + classifier.json; features.npz), and a check against it measures the batch's
+FID over that floor (`fid_ratio=3`), the classifier's judged attribute shares (psi/js) and the
+pixel histogram, in this process (synth/monitor/image_baseline.py, image_check.py). Data: a
+CSV or Parquet file or a Parquet prefix, local or s3://, read as a Ray
 Data stream whose per-block statistics merge on the driver (memory flat in the rows); --no-ray
 reads it in this process (Parquet in record batches). `bias` writes bias.json and bias.html:
 group shares, outcome rates, demographic parity and fidelity within each group
@@ -24,7 +30,10 @@ group shares, outcome rates, demographic parity and fidelity within each group
 images' labels judges them (synth/monitor/images.py). `conditions` (--real, --model,
 --conditions '[{"sex": "Female"}, {"age": {"min": 30, "max": 40}}]') writes conditions.json
 and conditions.html: how well the model honours each condition and carries it into the other
-columns (synth/monitor/conditions.py)."""
+columns (synth/monitor/conditions.py). `rebalance` (--model, --output FILE.parquet,
+`column=sex rows=10000 targets=parity` or `targets='{"Female": 0.6, "Male": 0.4}'`,
+`method=auto|quota|conditions`) samples rows whose groups have the requested shares
+(synth.monitor.rebalance)."""
 
 from __future__ import annotations
 
@@ -49,14 +58,16 @@ from jobs.ray_data.stats import stream_merge
 from synth.api import load_synthesizer
 from synth.config import require
 from synth.data.images import load_images
-from synth.data.io import join, read_table, write_bytes
+from synth.data.io import join, read_table, write_bytes, write_table
 from synth.errors import ConfigError, DataError
 from synth.monitor import profile as pf
 from synth.monitor import tally as tl
 from synth.monitor.baseline import Baseline, baseline, kinds_of, summarize
-from synth.monitor.bias import bias
+from synth.monitor.bias import bias, rebalance
 from synth.monitor.check import Checked, CheckResult, Thresholds, check, check_columns, finish
 from synth.monitor.conditions import condition_report
+from synth.monitor.image_baseline import image_baseline, is_image_baseline, looks_like_images
+from synth.monitor.image_check import image_check
 from synth.monitor.images import image_balance
 from synth.monitor.report import render_bias, render_conditions
 
@@ -70,11 +81,20 @@ class BaselineConfig:
     metadata: str | None = None  # JSON file of column kinds (else detected)
     seed: int = 0
     batch_rows: int = BATCH_ROWS
+    kind: str = "auto"  # table | images | auto (images: an .npz or a folder of images)
+    labels: tuple[str, ...] = ()  # images: the label arrays of an .npz to judge (default all)
+    classifier_epochs: int = 4  # images: the attribute classifier's training epochs
 
     def validate(self) -> None:
         require(bool(self.data), "data is required: --data PATH")
         require(bool(self.output), "output is required: --output DIR")
         require(self.batch_rows >= 1, "batch_rows must be >= 1")
+        require(self.kind in ("auto", "table", "images"),
+                f"kind must be auto, table or images, got {self.kind!r}")
+        require(self.classifier_epochs >= 1, "classifier_epochs must be >= 1")
+
+    def images(self) -> bool:
+        return self.kind == "images" or self.kind == "auto" and looks_like_images(self.data)
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,8 @@ class CheckConfig:
     js: float | None = 0.1
     ks: float | None = 0.1
     wasserstein: float | None = 0.25
+    fid_ratio: float | None = 3.0  # images: FID over the baseline's real-vs-real floor
+    labels: tuple[str, ...] = ()  # images: the label arrays of an .npz batch (default all)
     batch_rows: int = BATCH_ROWS
 
     def validate(self) -> None:
@@ -95,12 +117,12 @@ class CheckConfig:
         require(bool(self.data), "data is required: --data PATH")
         require(bool(self.output), "output is required: --output DIR")
         require(self.examples >= 0, f"examples must be >= 0, got {self.examples}")
-        for name in ("psi", "js", "ks", "wasserstein"):
+        for name in ("psi", "js", "ks", "wasserstein", "fid_ratio"):
             value = getattr(self, name)
             require(value is None or value >= 0, f"{name} must be >= 0 or none, got {value}")
 
     def thresholds(self) -> Thresholds:
-        return Thresholds(self.psi, self.js, self.ks, self.wasserstein)
+        return Thresholds(self.psi, self.js, self.ks, self.wasserstein, self.fid_ratio)
 
 
 @dataclass(frozen=True)
@@ -186,6 +208,53 @@ def conditions_report(cfg: ConditionsConfig) -> dict[str, Any]:
     return doc
 
 
+@dataclass(frozen=True)
+class RebalanceConfig:
+    model: str = ""
+    store: str | None = None
+    output: str = ""  # a Parquet or CSV file
+    column: str = ""  # the categorical column whose group shares are set
+    rows: int = 0
+    targets: str | dict[str, float] = "parity"  # or shares: {"Female": 0.5, "Male": 0.5}
+    method: str = "auto"  # auto | quota | conditions (synth.monitor.rebalance)
+    seed: int = 0
+
+    def validate(self) -> None:
+        require(bool(self.model), "model is required: --model DIR|NAME")
+        require(bool(self.output), "output is required: --output FILE.parquet")
+        require(bool(self.column), "column is required: column=sex")
+        require(self.rows >= 1, f"rows must be >= 1, got {self.rows}")
+        require(self.method in ("auto", "quota", "conditions"),
+                f"method must be auto, quota or conditions, got {self.method!r}")
+        self.shares()
+
+    def shares(self) -> str | dict[str, float]:
+        if self.targets == "parity":
+            return "parity"
+        doc = self.targets
+        if not isinstance(doc, dict) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in doc.values()):
+            raise ConfigError("targets must be parity or JSON shares such as "
+                              '\'{"Female": 0.5, "Male": 0.5}\'')
+        return {str(k): float(v) for k, v in doc.items()}
+
+
+def rebalance_rows(cfg: RebalanceConfig) -> dict[str, Any]:
+    """Sample cfg.rows rows with the requested shares of cfg.column; write them to cfg.output."""
+    model = load_synthesizer(cfg.model, store=cfg.store)
+    if model.kind != "table":
+        raise ConfigError(f"--model {cfg.model!r} is a {model.kind} model; rebalance takes a "
+                          "table model (image models take their labels as conditions)")
+    targets = cfg.shares()
+    if isinstance(targets, dict):  # the model's own group values (numbers stay numbers)
+        levels = {str(v): v for v in model.schema.codecs[cfg.column].levels}
+        targets = {levels.get(k, k): v for k, v in targets.items()}
+    rows = rebalance(model, cfg.rows, cfg.column, targets, cfg.seed, cfg.method)
+    write_table(rows, cfg.output)
+    shares = rows[cfg.column].astype(str).value_counts(normalize=True)
+    return {"output": cfg.output, "rows": len(rows), "shares": shares.round(6).to_dict()}
+
+
 def baseline_on_ray(cfg: BaselineConfig) -> Baseline:
     ds = read(cfg.data)
     first = ds.limit(10_000).to_pandas()
@@ -214,9 +283,16 @@ def _asked(cfg: CheckConfig) -> Checked:
                       cfg.examples)
 
 
+def _report_check(result: CheckResult, cfg: CheckConfig, status: dict[str, int]) -> None:
+    print(json.dumps({"rows": result.rows, "alarm": result.alarm, "flagged": result.flagged,
+                      "output": cfg.output}))
+    status["code"] = 1 if result.alarm else 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = job_parser("synth monitor", __doc__)
-    ap.add_argument("action", choices=["baseline", "check", "bias", "conditions"])
+    ap.add_argument("action", choices=["baseline", "check", "bias", "conditions",
+                                       "rebalance"])
     ap.add_argument("--data", help="CSV/Parquet file or Parquet prefix (local or s3://)")
     ap.add_argument("--output", help="output folder (local or s3://)")
     ap.add_argument("--baseline", help="check: the baseline's folder")
@@ -226,7 +302,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--sensitive", help="bias: sensitive attributes, comma-separated")
     ap.add_argument("--target", help="bias: the outcome column")
     ap.add_argument("--model", help="bias: an image model (its generated images are judged); "
-                    "conditions: the model whose conditions are checked")
+                    "conditions: the model whose conditions are checked; rebalance: the "
+                    "table model that samples")
     ap.add_argument("--conditions", help="conditions: JSON, a condition or a list of them")
     add_common_args(ap)
     return ap
@@ -245,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg = load_config(ConditionsConfig, args.config, {
                 "output": args.output, "real": args.real, "model": args.model,
                 "conditions": args.conditions}, args.overrides)
+        elif args.action == "rebalance":
+            cfg = load_config(RebalanceConfig, args.config, {
+                "output": args.output, "model": args.model}, args.overrides)
         elif args.action == "bias":
             cfg = load_config(BiasConfig, args.config, {
                 "output": args.output, "real": args.real, "synthetic": args.synthetic,
@@ -257,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
             print_config(cfg)
             return
         console.configure(args.verbose, console.parent_dir(cfg.output), "monitor")
+        if args.action == "rebalance":
+            print(json.dumps(rebalance_rows(cfg)))
+            return
         if args.action == "conditions":
             doc = conditions_report(cfg)
             print(json.dumps({"output": cfg.output, "honoured": {
@@ -268,6 +351,18 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"output": cfg.output, key: {
                 a: p[key] for a, p in doc["attributes"].items()}}))
             return
+        if args.action == "baseline" and cfg.images():
+            base = image_baseline(cfg.data, cfg.output, list(cfg.labels) or None, cfg.seed,
+                                  cfg.classifier_epochs)
+            print(json.dumps({"images": base.statistics["rows"], "attributes": list(
+                base.statistics["attributes"]), "fid_floor": base.statistics["extractor"][
+                "fid_floor"], "constraints": len(base.constraints), "output": cfg.output}))
+            return
+        if args.action == "check" and is_image_baseline(cfg.baseline):
+            result = image_check(cfg.baseline, cfg.data, cfg.output, cfg.thresholds(),
+                                 cfg.examples, cfg.history, list(cfg.labels) or None)
+            _report_check(result, cfg, status)
+            return
         if not args.no_ray:
             start_ray(args.address)
         if args.action == "baseline":
@@ -278,9 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             return
         result = (check(cfg.baseline, cfg.data, cfg.output, cfg.thresholds(), cfg.examples,
                            cfg.history) if args.no_ray else check_on_ray(cfg))
-        print(json.dumps({"rows": result.rows, "alarm": result.alarm,
-                          "flagged": result.flagged, "output": cfg.output}))
-        status["code"] = 1 if result.alarm else 0
+        _report_check(result, cfg, status)
 
     code = run_main(body)
     return code or status["code"]

@@ -23,8 +23,12 @@ IMAGE_METRICS: Registry[Any] = Registry("image metric")
 @IMAGE_METRICS.register("fid")
 def fid(real: np.ndarray, fake: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to the two feature sets."""
-    mu1, mu2 = real.mean(0), fake.mean(0)
-    s1, s2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
+    return fid_from_stats(real.mean(0), np.cov(real, rowvar=False), fake.mean(0),
+                          np.cov(fake, rowvar=False))
+
+
+def fid_from_stats(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
+    """Fréchet distance between two Gaussians given by their means and covariances."""
     with warnings.catch_warnings():  # fewer images than dimensions: singular, handled below
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
         covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)

@@ -72,9 +72,17 @@ def kinds_of(data: pd.DataFrame | str, metadata: dict | Metadata | None) -> dict
 
 def baseline(data: pd.DataFrame | str, output: str | None = None,
              metadata: dict | Metadata | None = None, seed: int = 0,
-             batch_rows: int = BATCH_ROWS) -> Baseline:
+             batch_rows: int = BATCH_ROWS, kind: str = "auto") -> Any:
     """The baseline of `data` (a DataFrame, or a CSV/Parquet file or Parquet prefix), computed
-    block by block in this process; written to `output` when given."""
+    block by block in this process; written to `output` when given. An image set (`kind`
+    "images", or auto: an .npz or a folder of images) gets an image baseline
+    (synth/monitor/image_baseline.py)."""
+    if kind not in ("auto", "table", "images"):
+        raise DataError(f"kind must be auto, table or images, got {kind!r}")
+    if isinstance(data, str) and (kind == "images" or kind == "auto" and _images(data)):
+        from synth.monitor.image_baseline import image_baseline
+
+        return image_baseline(data, output, seed=seed)
     kinds = kinds_of(data, metadata)
     total = None
     for block in blocks(data, batch_rows):
@@ -85,6 +93,12 @@ def baseline(data: pd.DataFrame | str, output: str | None = None,
     if output:
         result.save(output)
     return result
+
+
+def _images(data: str) -> bool:
+    from synth.monitor.image_baseline import looks_like_images
+
+    return looks_like_images(data)
 
 
 def summarize(total: dict[str, ColumnProfile], source: str, seed: int) -> Baseline:

@@ -23,6 +23,7 @@ from synth.data.io import exists, join, read_table, write_bytes, write_table
 from synth.errors import DataError
 from synth.monitor.baseline import Baseline
 from synth.monitor.drift import METRICS, category_drift, numeric_drift, shares
+from synth.monitor.image_baseline import is_image_baseline
 from synth.monitor.report import render
 from synth.monitor.source import BATCH_ROWS, blocks
 from synth.monitor.tally import Tally, merge, tally
@@ -37,6 +38,7 @@ class Thresholds:
     js: float | None = 0.1
     ks: float | None = 0.1
     wasserstein: float | None = 0.25  # in baseline standard deviations
+    fid_ratio: float | None = 3.0  # images: FID over the baseline's real-vs-real floor
 
 
 @dataclass
@@ -50,13 +52,14 @@ class CheckResult:
     baseline: str = ""
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
     distributions: dict[str, Any] = field(default_factory=dict)
+    kind: str = "table"  # or "images" (synth/monitor/image_check.py)
 
     @property
     def alarm(self) -> bool:
         return bool(self.flagged)
 
     def to_json(self) -> dict[str, Any]:
-        return {"time": self.time, "data": self.data, "baseline": self.baseline,
+        return {"kind": self.kind, "time": self.time, "data": self.data, "baseline": self.baseline,
                 "rows": self.rows, "alarm": self.alarm, "flagged": self.flagged,
                 "thresholds": asdict(self.thresholds), "violations": self.violations,
                 "drift": self.drift, "distributions": self.distributions}
@@ -66,7 +69,13 @@ def check(base: Baseline | str, data: pd.DataFrame | str, output: str | None = N
           thresholds: Thresholds | None = None, examples: int = 5,
           history: str | None = None, batch_rows: int = BATCH_ROWS) -> CheckResult:
     """Check `data` (a DataFrame, or a CSV/Parquet file or Parquet prefix) against a baseline
-    (or the folder holding one), in this process, block by block."""
+    (or the folder holding one), in this process, block by block; against an image baseline,
+    `data` is an image set (synth/monitor/image_check.py)."""
+    if isinstance(base, str) and is_image_baseline(base) or (
+            not isinstance(base, str | Baseline)):
+        from synth.monitor.image_check import image_check
+
+        return image_check(base, data, output, thresholds, examples, history)  # type: ignore
     where = base if isinstance(base, str) else ""
     base = Baseline.load(base) if isinstance(base, str) else base
     total = None
@@ -175,6 +184,7 @@ def history_rows(result: CheckResult, number: int) -> pd.DataFrame:
     return pd.DataFrame([{"check": number, "time": result.time, "data": result.data,
                           "rows": result.rows,
                           "column": name, **{m: d.get(m) for m in METRICS},
+                          **{k: d[k] for k in ("fid", "fid_ratio") if k in d},
                           "null_share": d["null_share"], "violations": counts.get(name, 0),
                           "flagged": name in result.flagged}
                          for name, d in result.drift.items()])

@@ -26,8 +26,9 @@ def render(doc: dict[str, Any], history: pd.DataFrame | None = None) -> str:
              f"{escape(str(doc['baseline']) or 'given')}; rows: {doc['rows']:,}; at "
              f"{escape(doc['time'])}</p>",
              f"<p data-section='verdict'><b>{escape(verdict)}</b></p>",
-             _flagged(flagged), _violations(doc["violations"]), _drift(doc),
+             _flagged(flagged), _violations(doc["violations"]), _features(doc), _drift(doc),
              _charts(doc), _history(history, doc["thresholds"].get("psi")),
+             _fid_history(history, doc["thresholds"].get("fid_ratio")),
              "<h2>Thresholds</h2><pre>" + escape(json.dumps(doc["thresholds"])) + "</pre>",
              "</body></html>"]
     return "".join(parts)
@@ -47,6 +48,27 @@ def _violations(violations: list[dict[str, Any]]) -> str:
              ", ".join(map(str, v["examples"])) or "-"] for v in violations]
     return "<h2>Rule violations</h2>" + _table(rows, ["column", "rule", "rows", "share",
                                                       "examples"])
+
+
+def _features(doc: dict[str, Any]) -> str:
+    """Images: the batch's FID in the baseline's feature space, against its floor."""
+    f = doc["drift"].get("features") if doc.get("kind") == "images" else None
+    if not f:
+        return ""
+    return ("<h2>Image features</h2><p data-section='features'>FID "
+            f"{_num(f['fid'])} against the baseline's real-vs-real floor {_num(f['fid_floor'])}"
+            f": ratio {_num(f['fid_ratio'])} (threshold "
+            f"{doc['thresholds'].get('fid_ratio')}), in the baseline's frozen classifier "
+            "features. Attributes below are judged by the same classifier.</p>")
+
+
+def _fid_history(history: pd.DataFrame | None, threshold: float | None) -> str:
+    if (history is None or "fid_ratio" not in history.columns
+            or history["fid_ratio"].notna().sum() < 2):
+        return ""
+    rows = history[history["fid_ratio"].notna()]
+    return _figure("fid-history", "FID over its floor per check (dashed: the threshold)",
+                   lines(rows, ["features"], "fid_ratio", threshold))
 
 
 def _drift(doc: dict[str, Any]) -> str:

@@ -240,6 +240,21 @@ def test_rebalance_gives_the_shares_asked_for(fitted):
         mon.rebalance(model, 10, "age")
 
 
+def test_rebalance_cli_writes_the_rows_with_the_shares_asked_for(fitted, tmp_path):
+    from jobs import monitor as job
+
+    fitted("gaussian_copula").save(str(tmp_path / "m"))
+    out = tmp_path / "rows.parquet"
+    args = ["rebalance", "--model", str(tmp_path / "m"), "--output", str(out), "column=sex"]
+    assert job.main([*args, "rows=999", 'targets={"Female": 2, "Male": 1}']) == 0
+    rows = pd.read_parquet(out)
+    assert rows.sex.value_counts().to_dict() == {"Female": 666, "Male": 333}
+    assert list(rows.columns) == list(fitted("gaussian_copula").sample(5, seed=0).columns)
+    assert job.main([*args, "rows=10", "targets=equal"]) == 2  # neither parity nor shares
+    assert job.main([*args, "rows=10", 'targets={"Martian": 1}']) == 2
+    assert job.main([*args, "rows=0"]) == 2
+
+
 def test_condition_report_says_how_conditions_are_honoured(fitted, adult_small, tmp_path):
     from jobs import monitor as job
     from synth.errors import ConditionError
