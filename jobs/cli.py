@@ -74,7 +74,8 @@ def version_line(version: int, path: str) -> str:
     quality = scores.get("quality")
     if isinstance(quality, int | float):
         parts.append(f"quality {quality:.3f} {bands({'quality': quality})['fidelity']}")
-    epsilon = ((doc["training.json"] or {}).get("dp") or {}).get("epsilon")
+    privacy = _json(join(path, "privacy.json")) or (doc["training.json"] or {}).get("dp")
+    epsilon = (privacy or {}).get("epsilon")
     if isinstance(epsilon, int | float):
         parts.append(f"\u03b5 {epsilon:g}")
     return "  ".join(parts).rstrip()

@@ -64,12 +64,13 @@ from synth.monitor import profile as pf
 from synth.monitor import tally as tl
 from synth.monitor.baseline import Baseline, baseline, kinds_of, summarize
 from synth.monitor.bias import bias, rebalance
-from synth.monitor.check import Checked, CheckResult, Thresholds, check, check_columns, finish
+from synth.monitor.check import check, check_columns, finish
 from synth.monitor.conditions import condition_report
 from synth.monitor.image_baseline import image_baseline, is_image_baseline, looks_like_images
 from synth.monitor.image_check import image_check
 from synth.monitor.images import image_balance
 from synth.monitor.report import render_bias, render_conditions
+from synth.monitor.result import Checked, CheckResult, Thresholds
 
 BATCH_ROWS = 262_144
 

@@ -167,6 +167,8 @@ def train_on_ray_train(cfg: TrainConfig) -> dict[str, Any]:
               "digest": str(sum(int(d) for d in final.get("shard_digest", [])) % 2**64),
               "columns": list(model.metadata.columns)},
         evaluation={"rows": len(sample), **report.scores})
+    if getattr(model, "privacy", None):
+        record["dp"] = model.privacy
     out = register(cfg, model, record)
     out.update(epochs=final.get("stopped_at"), resumed_from=final.get("resumed_from"),
                quality=round(report.scores["quality"], 4), run=str(result.path))
@@ -180,6 +182,8 @@ def fit_and_save(cfg: TrainConfig) -> dict[str, Any]:
     model.fit(df, metadata=read_metadata(cfg.metadata))
     record = {"config": dataclasses.asdict(cfg), "engine": "process", "history": model.history,
               "data": {"uri": cfg.data, "rows": len(df), "columns": list(df.columns)}}
+    if getattr(model, "privacy", None):
+        record["dp"] = model.privacy
     return {"rows": len(df), **register(cfg, model, record)}
 
 

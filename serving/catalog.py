@@ -146,7 +146,9 @@ def describe_files(path: str, name: str, version: int) -> dict[str, Any]:
     saved = read_optional(path, "constraints.json")
     cs = (ConstraintSet.from_state(load_json(saved, f"{path}/constraints.json")) if saved
           else ConstraintSet(tr.metadata))
-    return _describe_table(cs.schema(tr), family, name, version)
+    privacy = read_optional(path, "privacy.json")
+    return _describe_table(cs.schema(tr), family, name, version,
+                           load_json(privacy, f"{path}/privacy.json") if privacy else None)
 
 
 def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
@@ -156,7 +158,8 @@ def describe_model(model: Any, name: str, version: int) -> dict[str, Any]:
                                 model.config.image_size, model.channels)
     if isinstance(model, SpecModel):
         return _describe_spec(model, name, version)
-    return _describe_table(model.schema, model.name, name, version)
+    return _describe_table(model.schema, model.name, name, version,
+                           getattr(model, "privacy", None))
 
 
 def _describe_spec(model: SpecModel, name: str, version: int) -> dict[str, Any]:
@@ -164,7 +167,8 @@ def _describe_spec(model: SpecModel, name: str, version: int) -> dict[str, Any]:
             "columns": model.describe_columns()}
 
 
-def _describe_table(tr: Any, family: str, name: str, version: int) -> dict[str, Any]:
+def _describe_table(tr: Any, family: str, name: str, version: int,
+                    privacy: dict[str, Any] | None = None) -> dict[str, Any]:
     columns = []
     for col, codec in tr.codecs.items():
         info: dict[str, Any] = {"name": col, "type": str(column_type(codec)),
@@ -175,7 +179,10 @@ def _describe_table(tr: Any, family: str, name: str, version: int) -> dict[str, 
         elif isinstance(codec, NumericCodec) and codec.meta.kind == "numerical":
             info["min"], info["max"] = codec.state["min"], codec.state["max"]
         columns.append(info)
-    return {"name": name, "version": version, "kind": family, "columns": columns}
+    out = {"name": name, "version": version, "kind": family, "columns": columns}
+    if privacy:
+        out["privacy"] = {k: privacy[k] for k in ("epsilon", "delta", "accountant")}
+    return out
 
 
 def _plain(value: Any) -> Any:

@@ -81,6 +81,12 @@ class ImageInfo(BaseModel):
     channels: int
 
 
+class PrivacyInfo(BaseModel):
+    epsilon: float = Field(description="ε spent by training (differential privacy)")
+    delta: float
+    accountant: str
+
+
 class ModelInfo(BaseModel):
     name: str
     version: int
@@ -88,6 +94,8 @@ class ModelInfo(BaseModel):
     kind: str = Field(description="model family, e.g. ctgan")
     columns: list[ColumnInfo] = Field(description="tables: the columns; images: the attributes")
     image: ImageInfo | None = Field(None, description="image models: size and channels")
+    privacy: PrivacyInfo | None = Field(None, description="models trained with differential "
+                                        "privacy: the (ε, δ) they spent")
 
 
 class BrokenModel(BaseModel):

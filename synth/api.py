@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth.data import io as sio
-from synth.errors import ModelLoadError
+from synth.errors import ConfigError, ModelLoadError
 from synth.models.base import Synthesizer
 from synth.models.registry import SYNTHESIZERS
 from synth.store import ModelStore, load_json, read_model_dir
@@ -27,7 +27,14 @@ def create_synthesizer(name: str, **params: Any) -> Synthesizer:
     (the family that measures best, benchmarks/BENCHMARKS.md), `create_synthesizer("ctgan",
     epochs=300, batch_size=500)`; `list_synthesizers()` names them all."""
     _load_builtin_models()
-    return SYNTHESIZERS.get(name)(**params)
+    cls = SYNTHESIZERS.get(name)
+    if params.get("dp") is not None and "dp" not in getattr(
+            getattr(cls, "config_cls", None), "__dataclass_fields__", {}):
+        with_dp = [n for n in SYNTHESIZERS.names() if "dp" in getattr(
+            getattr(SYNTHESIZERS.get(n), "config_cls", None), "__dataclass_fields__", {})]
+        raise ConfigError(f"{name} cannot train with differential privacy (dp=...); families "
+                          f"that can: {', '.join(with_dp) or 'none'}")
+    return cls(**params)
 
 
 def synthesizer_class(name: str) -> type:

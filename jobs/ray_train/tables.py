@@ -12,6 +12,7 @@ from jobs.ray_data.read import read
 from jobs.ray_train.trainer import TrainerSpec, run_trainer
 from jobs.ray_train.worker import WorkerConfig
 from synth.api import create_synthesizer
+from synth.errors import ConfigError
 from synth.models.loop import LoopConfig
 from synth.models.protocol import SynthModel
 
@@ -41,6 +42,9 @@ def fit_tables(cfg: Any, metadata: dict | None, spec: TrainerSpec
     Returns (fitted model, ray Result, the transformer sample)."""
     ds = read(cfg.data)
     model = create_synthesizer(cfg.model, **cfg.params)
+    if getattr(model.config, "dp", None) is not None and cfg.early_stop_patience:
+        raise ConfigError("early stopping validates on real rows, which differential privacy "
+                          "does not allow for free: drop early_stop_patience with params.dp")
     sample, _ = transformer_sample(ds, cfg.sample_rows, model.config.seed)
     model.prepare(sample, metadata)
     loop = worker_loop(cfg, model.loop_config())

@@ -31,10 +31,21 @@ class ColumnMeta:
 
     kind: str
     datetime_format: str | None = None
+    # declarations that let a differentially private fit build the column's codec without
+    # reading it (synth/dp/declared.py): the categories, the numeric (or datetime) bounds,
+    # whether nulls occur, the decimals generated values are rounded to
+    values: list[Any] | None = None
+    min: Any = None
+    max: Any = None
+    nullable: bool | None = None
+    decimals: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise MetadataError(f"unknown column kind {self.kind!r}; valid: {', '.join(KINDS)}")
+        if self.values is not None and not isinstance(self.values, list | tuple):
+            raise MetadataError(f"'values' must be a list of the column's categories, got "
+                                f"{self.values!r}")
 
 
 @dataclass
@@ -88,7 +99,11 @@ def _column_meta(name: str, entry: Any) -> ColumnMeta:
     if not isinstance(entry, dict) or not ({"kind", "sdtype"} & set(entry)):
         raise MetadataError(f"column {name!r}: expected {{'kind': ...}} or {{'sdtype': ...}}")
     kind = _kind_name(name, entry.get("kind") or entry.get("sdtype"), sdv="kind" not in entry)
-    return ColumnMeta(kind, entry.get("datetime_format"))
+    values = entry.get("values")
+    return ColumnMeta(kind, entry.get("datetime_format"),
+                      list(values) if isinstance(values, list | tuple) else values,
+                      entry.get("min"), entry.get("max"), entry.get("nullable"),
+                      entry.get("decimals"))
 
 
 def _kind_name(column: str, kind: Any, sdv: bool = False) -> str:

@@ -81,6 +81,7 @@ class Synthesizer(SynthModel):
         self.transformer: DataTransformer | None = None
         self.constraints: ConstraintSet | None = None  # the user's table <-> the model's
         self.rejected_rows = 0  # rows the last `sample` generated and dropped (conditions)
+        self.privacy: dict[str, Any] | None = None  # differential privacy spent (privacy.json)
 
     # ----------------------------------------------------------------- fit
     def fit(self, data: pd.DataFrame, metadata: dict | Metadata | None = None) -> Synthesizer:
@@ -385,6 +386,8 @@ class Synthesizer(SynthModel):
         }
         if self._constraint_set():
             files["constraints.json"] = json_bytes(self._constraint_set().state())
+        if self.privacy is not None:
+            files["privacy.json"] = json_bytes(self.privacy)
         write_model_dir(str(path), files)
         return str(path)
 
@@ -399,6 +402,9 @@ class Synthesizer(SynthModel):
                 load_json(files["transformer.json"], f"{path}/transformer.json"),
                 load_npz(files["transformer.npz"], f"{path}/transformer.npz"))
             model._load_weights(files, str(path))
+            privacy = read_optional(str(path), "privacy.json")
+            if privacy is not None:
+                model.privacy = load_json(privacy, f"{path}/privacy.json")
             constraints = read_optional(str(path), "constraints.json")
             if constraints is not None:
                 model.constraints = ConstraintSet.from_state(

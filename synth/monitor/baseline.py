@@ -25,6 +25,7 @@ import pandas as pd
 from synth.data.io import join, read_bytes, write_bytes
 from synth.data.metadata import Metadata, detect_metadata
 from synth.errors import DataError
+from synth.monitor.image_baseline import image_baseline, looks_like_images
 from synth.monitor.profile import ColumnProfile, merge, profile
 from synth.monitor.rules import check_rules, suggest
 from synth.monitor.source import BATCH_ROWS, blocks, first_block
@@ -80,8 +81,6 @@ def baseline(data: pd.DataFrame | str, output: str | None = None,
     if kind not in ("auto", "table", "images"):
         raise DataError(f"kind must be auto, table or images, got {kind!r}")
     if isinstance(data, str) and (kind == "images" or kind == "auto" and _images(data)):
-        from synth.monitor.image_baseline import image_baseline
-
         return image_baseline(data, output, seed=seed)
     kinds = kinds_of(data, metadata)
     total = None
@@ -96,8 +95,6 @@ def baseline(data: pd.DataFrame | str, output: str | None = None,
 
 
 def _images(data: str) -> bool:
-    from synth.monitor.image_baseline import looks_like_images
-
     return looks_like_images(data)
 
 

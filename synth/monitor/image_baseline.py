@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.fs as pafs
 import torch
 
-from synth.data.images import ImageData, load_images
-from synth.data.io import join, read_bytes, write_bytes
+from synth.data.images import IMAGE_SUFFIXES, ImageData, load_images
+from synth.data.io import filesystem, join, list_dir, read_bytes, write_bytes
 from synth.errors import DataError
 from synth.metrics.extractors import CNNExtractor, SmallCNN, train_cnn
 from synth.metrics.images import fid_from_stats
@@ -152,11 +153,6 @@ def suggest(stats: dict[str, Any]) -> list[dict[str, Any]]:
 def looks_like_images(uri: str) -> bool:
     """An .npz file, or a folder of image files (or of class folders of them); a Parquet of
     PNGs needs kind=images."""
-    import pyarrow.fs as pafs
-
-    from synth.data.images import IMAGE_SUFFIXES
-    from synth.data.io import filesystem, list_dir
-
     if uri.endswith(".npz"):
         return True
     fs, path = filesystem(uri)

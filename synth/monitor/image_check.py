@@ -27,10 +27,10 @@ import torch.nn.functional as F
 from synth.data.images import ImageData, load_images
 from synth.errors import DataError
 from synth.metrics.images import fid_from_stats
-from synth.monitor.check import Checked, CheckResult, Thresholds, write_result
 from synth.monitor.drift import js as js_distance
 from synth.monitor.drift import psi
 from synth.monitor.image_baseline import MIN_IMAGES, ImageBaseline, pixel_stats
+from synth.monitor.result import Checked, CheckResult, Thresholds, write_result
 
 
 def image_check(base: ImageBaseline | str, data: str | ImageData, output: str | None = None,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from synth.config import require
 from synth.data.transformer import TransformerParams
+from synth.dp.config import DPConfig, dp_config
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class ARGNConfig(TransformerParams):
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = False
+    # differential privacy (synth/dp): {"epsilon": 3} trains with DP-SGD for dp.epochs
+    # epochs on codecs and tokens built from declared metadata and noisy histograms
+    dp: DPConfig | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dp", dp_config(self.dp))
 
     def validate(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")

@@ -15,10 +15,15 @@ import pandas as pd
 import torch
 
 from synth.data.codecs import OTHER
-from synth.data.metadata import Metadata
+from synth.data.constraints import ConstraintSet
+from synth.data.metadata import Metadata, check_frame, detect_metadata
+from synth.dp.accountant import Budget, stats_noise_for
+from synth.dp.declared import check_declared, declared_transformer
+from synth.dp.plan import plan
 from synth.errors import ConditionError, NotFittedError
 from synth.models.argn.config import ARGNConfig
 from synth.models.argn.network import NEG, ARGNet
+from synth.models.argn.private_tokens import private_tokenizer, released
 from synth.models.argn.session import ARGNSession, HeldOutLikelihood
 from synth.models.argn.tokens import Tokenizer, value_tokens
 from synth.models.base import BLOCK_ROWS, OneNetworkSynthesizer
@@ -56,24 +61,58 @@ class ARGN(OneNetworkSynthesizer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.tokens: Tokenizer | None = None
+        self.dp_state: dict[str, Any] = {}  # under dp: δ, the statistics' noise, the rows
 
 
     # ----------------------------------------------------------------- fit
     def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
+        if self.config.dp is not None:
+            return self._prepare_private(data, metadata)
         rows = super()._prepare(data, metadata)
         self.tokens = Tokenizer.fit(rows, self._fitted_transformer(), self.config)
         return rows
+
+    def _prepare_private(self, data: pd.DataFrame, metadata: dict | Metadata | None
+                         ) -> pd.DataFrame:
+        """Codecs from the declared metadata, tokens from one noisy histogram release, and the
+        budget checked (a clear error before any training)."""
+        check_frame(data)
+        md = detect_metadata(data, metadata)
+        check_declared(md)
+        dp = self.config.dp
+        delta = dp.delta_for(len(data))
+        constraints = ConstraintSet(md)
+        rows = constraints.fit(data)
+        tr = declared_transformer(md, self._transformer_options(), rows)
+        stats = None
+        if released(tr, self.config):
+            stats = dp.stats_noise if dp.noise_multiplier else stats_noise_for(
+                dp.epsilon, dp.stats_share, delta)
+        self.dp_state = {"delta": delta, "stats_noise": stats, "rows": len(rows)}
+        self.dp_budget(len(rows))  # too small a budget fails here
+        self.transformer, self.constraints = tr, constraints
+        self.tokens = private_tokenizer(rows, tr, self.config, stats or 1.0, self.config.seed)
+        return rows
+
+    def dp_budget(self, rows: int) -> Budget:
+        """DP-SGD's budget for `rows` training rows (all workers; δ for them: a Ray Train
+        fit prepares on a sample of the table, whose δ would be too large)."""
+        dp = self.config.dp
+        return plan(dp, rows, self.config.batch_size, dp.delta_for(rows),
+                    self.dp_state["stats_noise"])
 
     @property
     def prepared(self) -> bool:
         return self.transformer is not None and self.tokens is not None
 
     def worker_state(self) -> dict[str, Any]:
-        return {**super().worker_state(), "tokens": self._tokens().state()}
+        return {**super().worker_state(), "tokens": self._tokens().state(),
+                "dp_state": self.dp_state}
 
     def _install_worker_state(self, state: dict[str, Any]) -> None:
         super()._install_worker_state(state)
         self.tokens = Tokenizer.from_state(*state["tokens"])
+        self.dp_state = dict(state.get("dp_state") or {})
 
     def _encode(self, data: pd.DataFrame) -> np.ndarray:
         """Rows as token codes (rows x token columns, int64)."""
@@ -83,6 +122,8 @@ class ARGN(OneNetworkSynthesizer):
         """Early stopping every epoch with `patience`: in-process on held-out likelihood, on
         Ray Train (unless the job sets its own) on the job's validation score."""
         cfg = self.config
+        if cfg.dp is not None:  # exactly dp.epochs: validation would read real rows
+            return LoopConfig(epochs=cfg.dp.epochs)
         return LoopConfig(epochs=cfg.epochs, validate_every=1,
                           early_stop_patience=cfg.patience if cfg.val_fraction else 0,
                           keep_best=True)
@@ -93,6 +134,10 @@ class ARGN(OneNetworkSynthesizer):
         all rows)."""
         cfg = self.config
         tokens = self._encode(data)
+        if cfg.dp is not None:  # every row trains; nothing reads held-out real rows
+            self.train_in_process(Shard(tokens, len(tokens), device=pick_device(cfg.device)),
+                                  loop=LoopConfig(epochs=cfg.dp.epochs))
+            return
         order = np.random.default_rng(cfg.seed).permutation(len(tokens))
         held = min(int(len(tokens) * cfg.val_fraction), MAX_VALIDATION_ROWS)
         held = held if held >= MIN_VALIDATION_ROWS else 0
@@ -254,6 +299,8 @@ class ARGN(OneNetworkSynthesizer):
         self.tokens.check_against(self._fitted_transformer())
         state = super()._network_state(files, path)
         # a model saved before numeric tokens had an ordinal part: that part is zero
-        state.setdefault("direction", torch.zeros(len(self.tokens.token_columns),
-                                                  self.config.embedding_dim))
+        cols = self.tokens.token_columns
+        state.setdefault("direction", torch.zeros(len(cols), self.config.embedding_dim))
+        # and before the heads had an ordinal output part: zero too
+        state.setdefault("w_ord", torch.zeros(len(cols), self.config.hidden, 2))
         return state

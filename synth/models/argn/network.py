@@ -47,6 +47,10 @@ class ARGNet(nn.Module):
         self.b1 = nn.Parameter(torch.zeros(t, hidden))
         self.w2 = nn.Parameter(torch.empty(t, hidden, v).uniform_(-1, 1) / math.sqrt(hidden))
         self.b2 = nn.Parameter(torch.zeros(t, v))
+        # ordinal part of a numeric head's output: the hidden state sets a slope and a
+        # curvature over the tokens' positions (a bump in the column's order), so a head can
+        # follow a trend into the sparse ends of a column from few rows; zero at start
+        self.w_ord = nn.Parameter(torch.zeros(t, hidden, 2))
         self.drop = nn.Dropout(dropout)
 
     def start_from_marginals(self, counts: np.ndarray) -> None:
@@ -59,15 +63,27 @@ class ARGNet(nn.Module):
     def forward(self, tokens: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
         """Logits (batch x token columns x vocabulary) of every token column given the token
         columns before it; `ranks` (batch x columns) is each row's column order."""
+        return self.parts(tokens, ranks)["logits"]
+
+    def parts(self, tokens: torch.Tensor, ranks: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The forward pass with its intermediates (what per-row gradient norms are computed
+        from, synth/models/argn/private.py): token embeddings `emb` (b x t x e) and their
+        positions `pos` (b x t), each head's context `ctx` (b x t x t*e), pre-activation `pre`
+        and hidden state `h` (t x b x hidden), ordinal coefficients `coef` (t x b x 2), and
+        `logits` (b x t x v)."""
         b, t, e = tokens.shape[0], self.tokens, self.embedding_dim
-        emb = self.embed(tokens + self.offsets)  # b x t x e
-        emb = emb + self.positions.gather(1, tokens.T).T[..., None] * self.direction
+        pos = self.positions.gather(1, tokens.T).T  # b x t
+        emb = self.embed(tokens + self.offsets) + pos[..., None] * self.direction  # b x t x e
         r = ranks[:, self.column_of]  # b x t: the rank of each token's column
         sees = (r[:, None, :] < r[:, :, None]) | self.within  # b x target x source
         ctx = (sees[..., None] * emb[:, None, :, :]).reshape(b, t, t * e)
-        h = self.drop(F.relu(torch.bmm(ctx.transpose(0, 1), self.w1) + self.b1[:, None, :]))
+        pre = torch.bmm(ctx.transpose(0, 1), self.w1) + self.b1[:, None, :]
+        h = self.drop(F.relu(pre))
+        coef = torch.bmm(h, self.w_ord)  # t x b x 2
         logits = torch.bmm(h, self.w2) + self.b2[:, None, :]  # t x b x v
-        return logits.transpose(0, 1).masked_fill(~self.valid, NEG)
+        logits = logits + self._ordinal(coef, self.positions[:, None, :])
+        return {"emb": emb, "pos": pos, "ctx": ctx, "pre": pre, "h": h, "coef": coef,
+                "logits": logits.transpose(0, 1).masked_fill(~self.valid, NEG)}
 
     def head(self, index: int, ctx: torch.Tensor, size: int,
              seen: torch.Tensor | None = None) -> torch.Tensor:
@@ -78,7 +94,14 @@ class ARGNet(nn.Module):
             h = F.relu(ctx @ self.w1[index] + self.b1[index])
         else:
             h = F.relu(ctx[:, seen] @ self.w1[index, seen] + self.b1[index])
-        return h @ self.w2[index, :, :size] + self.b2[index, :size]
+        pos = self.positions[index, :size]
+        return (h @ self.w2[index, :, :size] + self.b2[index, :size]
+                + self._ordinal(h @ self.w_ord[index], pos))
+
+    @staticmethod
+    def _ordinal(coef: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """slope * position - curvature * position^2 (coef: ... x 2)."""
+        return coef[..., :1] * pos - coef[..., 1:] * pos * pos
 
     def embed_column(self, index: int, tokens: torch.Tensor) -> torch.Tensor:
         return (self.embed(tokens + self.offsets[index])

@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth.dp.plan import record
+from synth.dp.sgd import DPStep
 from synth.models.argn.network import token_loss, token_nll
+from synth.models.argn.private import clipped_backward
 from synth.models.loop import ProgressHooks
 from synth.models.session import OneNetworkSession, Reduce, Shard, TrainingSession, Wrap, bare
 
@@ -44,12 +47,58 @@ class ARGNSession(OneNetworkSession):
         self.begin(model, shard)
         tokens = np.asarray(shard.data, dtype=np.int64)
         net = model.new_network()
-        net.start_from_marginals(reduce(token_counts(tokens, net.vocab)))
+        if self.cfg.dp is None:  # (the token counts are the real rows': not under dp)
+            net.start_from_marginals(reduce(token_counts(tokens, net.vocab)))
         self.x = torch.as_tensor(tokens, device=device)
         self.net = wrap(net.to(device))
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.cfg.lr,
                                      weight_decay=self.cfg.weight_decay)
         self.columns = len(model.tokens.columns)
+        self.dp: DPStep | None = None
+        self.dp_steps = 0
+        if self.cfg.dp is not None:
+            self.budget = model.dp_budget(shard.global_rows)
+            bare_net, norm = bare(self.net), self.cfg.dp.max_grad_norm
+            self.dp = DPStep(bare_net, self.opt,
+                             lambda rows: clipped_backward(bare_net, rows[0], rows[1], norm),
+                             norm, self.budget.noise, self.budget.q, shard.global_rows,
+                             shard.world)
+            self.steps = max(shard.global_rows // self.cfg.batch_size, 1)
+
+    def run_epoch(self) -> dict[str, float]:
+        if self.dp is None:
+            return super().run_epoch()
+        self.net.train()
+        total = 0.0
+        for _ in range(self.steps):
+            idx = self.dp.sample(len(self.x), self.gen, self.x.device)
+            x = self.x[idx]
+            total += self.dp.step((x, self._ranks(len(x))), self.gen)
+            self.dp_steps += 1
+        self.epoch += 1
+        return {"epoch": self.epoch, "loss": total / self.steps,
+                "rows": round(self.budget.q * self.shard.global_rows * self.steps),
+                "epsilon": self.spent()}
+
+    def spent(self) -> float:
+        """ε of the steps taken so far (all ranks take the same steps)."""
+        return self.privacy()["epsilon"]
+
+    def privacy(self) -> dict[str, Any]:
+        how = ("declared metadata; tokens from one Gaussian histogram release"
+               if self.budget.stats_noise is not None else "declared metadata only")
+        return record(self.cfg.dp, self.budget, self.dp_steps, how)
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"dp_steps": self.dp_steps} if self.dp is not None else {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.dp_steps = int(state.get("dp_steps", 0))
+
+    def finish(self) -> None:
+        super().finish()
+        if self.dp is not None:
+            self.model.privacy = self.privacy()
 
     def _ranks(self, rows: int) -> torch.Tensor:
         return draw_ranks(rows, self.columns, self.cfg.fixed_order_share,
@@ -60,7 +109,7 @@ class ARGNSession(OneNetworkSession):
         return token_loss(self.net(x, self._ranks(len(x))), x)
 
 
-HEAD_PARAMS = ("w1", "b1", "w2", "b2")  # the parameters each head has a slice of
+HEAD_PARAMS = ("w1", "b1", "w2", "b2", "w_ord")  # the parameters each head has a slice of
 
 
 class HeldOutLikelihood(ProgressHooks):

@@ -1,0 +1,107 @@
+"""argn's tokens under differential privacy, from declared metadata and noisy histograms.
+
+A numeric column whose declared range holds few integers (decimals 0, at most `exact_values`
+of them) has every integer as a token: nothing is read from the rows. Any other numeric column
+releases one histogram through the Gaussian mechanism: the exact counts of its candidate
+points (the declared min and max, and 0 when in range) and the counts of the other values in
+cells over the declared range (unit cells for integers when there are at most GRID of them,
+else GRID equal cells), each with Gaussian noise. Every row adds 1 to one cell of each such
+column, so the L2 sensitivity of all histograms together is sqrt(k) for k columns, and the
+noise std is `stats_noise` x sqrt(k) (the accountant's noise multiplier for this release).
+Noisy counts under 3 std are zeroed (so empty cells do not fill up with noise); a candidate
+point whose count reaches `point_share` of the rows becomes a token of its own; the quantile
+bins and their fine quantile functions are read off the noisy histogram's CDF (linear within
+a cell). All of this is post-processing of the one release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth.data.codecs import NumericCodec
+from synth.data.transformer import DataTransformer
+from synth.models.argn.tokens import FINE, NumericTokens, Tokenizer
+
+GRID = 1024  # histogram cells of a continuous column over its declared range
+
+
+def needs_histogram(state: dict[str, Any], exact_values: int) -> bool:
+    lo, hi = state["min"], state["max"]
+    return not (state["decimals"] == 0 and hi - lo + 1 <= exact_values)
+
+
+def private_tokenizer(data: pd.DataFrame, tr: DataTransformer, cfg: Any, stats_noise: float,
+                      seed: int) -> Tokenizer:
+    """The tokenizer of a declared transformer: one noisy release for the numeric columns
+    that need a histogram (`released(tr, cfg)` of them)."""
+    out = Tokenizer([c for c, k in tr.codecs.items() if getattr(k, "modelled", False)
+                     and c in tr.metadata.columns
+                     and tr.metadata.columns[c].kind not in ("id", "text", "list")])
+    k = len(released(tr, cfg))
+    rng = np.random.default_rng([seed, 7607])
+    for name in out.columns:
+        codec = tr.codecs[name]
+        if isinstance(codec, NumericCodec):
+            std = stats_noise * np.sqrt(max(k, 1))
+            out.numeric[name] = private_numeric(codec.to_float(data[name]), codec.state, cfg,
+                                                std, rng)
+        else:
+            out.levels[name] = codec.n_levels  # type: ignore[attr-defined]
+    return out
+
+
+def released(tr: DataTransformer, cfg: Any) -> list[str]:
+    """The numeric columns whose histograms the tokens are read from."""
+    return [c for c, k in tr.codecs.items()
+            if isinstance(k, NumericCodec) and needs_histogram(k.state, cfg.exact_values)]
+
+
+def private_numeric(x: np.ndarray, state: dict[str, Any], cfg: Any, std: float,
+                    rng: np.random.Generator) -> NumericTokens:
+    lo, hi = float(state["min"]), float(state["max"])
+    nullable = bool(state.get("nullable"))
+    width = cfg.sub_bins * FINE + 1
+    if not needs_histogram(state, cfg.exact_values):
+        return NumericTokens(np.arange(lo, hi + 1), nullable, np.zeros(0),
+                             np.zeros((0, width)))
+    ok = np.clip(x[~np.isnan(x)], lo, hi)
+    candidates = np.unique([lo, hi, *([0.0] if lo <= 0 <= hi else [])])
+    at = np.isin(ok, candidates)
+    noisy_points = np.array([(ok == c).sum() for c in candidates], dtype=np.float64)
+    noisy_points += rng.normal(0, std, len(candidates))
+    cells = _cells(lo, hi, state["decimals"])
+    hist = np.histogram(ok[~at], cells)[0].astype(np.float64) + rng.normal(0, std, len(cells) - 1)
+    cut = 3 * std
+    hist[hist < cut] = 0.0
+    noisy_points[noisy_points < cut] = 0.0
+    keep = noisy_points >= max(cfg.point_share * len(x), cut)
+    for c, count in zip(candidates[~keep], noisy_points[~keep], strict=True):
+        hist[min(np.searchsorted(cells, c, "right") - 1, len(hist) - 1)] += count
+    edges, fine = _bins(cells, hist, cfg.bins, width)
+    return NumericTokens(candidates[keep], nullable, edges, fine)
+
+
+def _cells(lo: float, hi: float, decimals: int | None) -> np.ndarray:
+    if decimals == 0 and hi - lo + 1 <= GRID:
+        return np.arange(lo - 0.5, hi + 1.0)  # one cell per integer
+    return np.linspace(lo, hi, GRID + 1)
+
+
+def _bins(cells: np.ndarray, hist: np.ndarray, bins: int, width: int
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Quantile bin edges and each bin's quantile function from a histogram's CDF."""
+    lo, hi = cells[0], cells[-1]
+    if hist.sum() <= 0:  # nothing survived the noise: spread evenly over the range
+        hist = np.ones(len(hist))
+    cdf = np.concatenate([[0.0], np.cumsum(hist)]) / hist.sum()
+    quantile = lambda u: np.interp(u, cdf, cells)  # noqa: E731
+    edges = np.unique(quantile(np.linspace(0, 1, bins + 1)))
+    if len(edges) == 1:
+        edges = np.array([lo, hi])
+    levels = np.interp(edges, cells, cdf)  # each edge's CDF level
+    fine = np.stack([quantile(np.linspace(levels[i], levels[i + 1], width))
+                     for i in range(len(edges) - 1)])
+    fine[:, 0], fine[:, -1] = edges[:-1], edges[1:]
+    return edges, fine
