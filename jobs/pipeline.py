@@ -53,6 +53,7 @@ from jobs.common import (
 from jobs.pipeline_stages import Stages
 from jobs.ray_data.parts import sample_to_prefix
 from jobs.sample import SampleConfig, sample_to_file
+from jobs.tracking import track_pipeline, tracking_config
 from jobs.train import TrainConfig, fit_and_save, train_on_ray_train
 from synth.api import load_synthesizer, synthesizer_class
 from synth.config import require
@@ -90,6 +91,9 @@ class PipelineConfig:
     port: int = 8000  # deploy: HTTP port
     serve: dict[str, Any] = field(default_factory=dict)  # deploy: ServeSettings (serve.auth=
     #                                                      none for an open local endpoint)
+    tracking: str | None = None  # mlflow | wandb: one run with scores and reports
+    tracking_uri: str | None = None  # mlflow: default MLflow's own (sqlite:///mlflow.db)
+    experiment: str = "raysynth"  # mlflow experiment / wandb project
 
     def validate(self) -> None:
         require(bool(self.data), "data is required: --data FILE")
@@ -97,6 +101,7 @@ class PipelineConfig:
         require(self.rows >= 1, "rows must be >= 1")
         require(self.num_workers >= 1, "num_workers must be >= 1")
         require(1 <= self.port <= 65535, f"port must be a TCP port, got {self.port}")
+        tracking_config(self)
 
     @property
     def store_root(self) -> str:
@@ -301,6 +306,7 @@ def run(cfg: PipelineConfig, ray: Any | None, log: Any = print) -> dict[str, Any
         if ray is None:
             raise ConfigError("--deploy needs Ray (Ray Serve): drop --no-ray")
         result.update(deploy(cfg))
+    result.update(track_pipeline(cfg, result))
     return result
 
 

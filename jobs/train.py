@@ -26,6 +26,8 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,10 +47,13 @@ from jobs.common import (
 from jobs.ray_train.images import fit_images
 from jobs.ray_train.tables import fit_tables
 from jobs.ray_train.trainer import TrainerSpec
+from jobs.tracking import tracked_registration, tracking_config
 from synth.api import create_synthesizer, synthesizer_class
 from synth.config import require
+from synth.data.grid import make_grid
 from synth.data.images import load_images
 from synth.data.io import exists, fingerprint, join, read_table
+from synth.data.png import encode_png
 from synth.errors import ConfigError
 from synth.metrics.evaluate import evaluate
 from synth.models.protocol import SynthModel
@@ -77,6 +82,9 @@ class TrainConfig:
     #                               model's own rule: off, or argn's patience every epoch)
     validate_every: int = 5  # epochs between validations (column shapes on held rows)
     validation_rows: int = 5_000
+    tracking: str | None = None  # mlflow | wandb: log the run (jobs/tracking.py)
+    tracking_uri: str | None = None  # mlflow: default MLflow's own (sqlite:///mlflow.db)
+    experiment: str = "raysynth"  # mlflow experiment / wandb project
 
     def validate(self) -> None:
         require(bool(self.data), "data is required: --data FILE (CSV/Parquet, local or s3://)")
@@ -89,6 +97,7 @@ class TrainConfig:
         require(self.early_stop_patience >= 0, "early_stop_patience must be >= 0")
         require(self.validate_every >= 1, "validate_every must be >= 1")
         require(self.validation_rows >= 100, "validation_rows must be >= 100")
+        tracking_config(self)
 
 
 NOT_TRAINING = ("output", "store", "name", "run_name", "max_failures")  # where, not what
@@ -135,16 +144,32 @@ def trainer_spec(cfg: TrainConfig) -> TrainerSpec:
 
 
 def register(cfg: TrainConfig, model: SynthModel, record: dict[str, Any]) -> dict[str, Any]:
-    """Save to --output and/or the next version of --name in the store, with training.json."""
-    extra = {"training.json": json_bytes(record)}
-    out: dict[str, Any] = {"model": cfg.model}
-    if cfg.output:
-        out["output"] = model.save(cfg.output, extra=extra)
-    if cfg.name:
-        version, path = ModelStore(cfg.store).add_version(
-            cfg.name, lambda p: model.save(p, extra=extra))
-        out.update(name=cfg.name, version=version, path=path)
-    return out
+    """Save to --output and/or the next version of --name in the store, with training.json;
+    with `tracking`, inside a tracked run that the record and the run name each other in."""
+    def save(record: dict[str, Any]) -> dict[str, Any]:
+        extra = {"training.json": json_bytes(record)}
+        out: dict[str, Any] = {"model": cfg.model}
+        if cfg.output:
+            out["output"] = model.save(cfg.output, extra=extra)
+        if cfg.name:
+            version, path = ModelStore(cfg.store).add_version(
+                cfg.name, lambda p: model.save(p, extra=extra))
+            out.update(name=cfg.name, version=version, path=path)
+        return out
+
+    return tracked_registration(cfg, f"train {cfg.name or cfg.model}", record, save,
+                                lambda: _grid_files(model))
+
+
+def _grid_files(model: SynthModel) -> list[str]:
+    """Image models: a grid of samples (a PNG in a temporary folder) for the tracked run."""
+    if model.kind != "image":
+        return []
+    folder = tempfile.mkdtemp(prefix="raysynth-grid-")
+    path = os.path.join(folder, "samples.png")
+    with open(path, "wb") as f:
+        f.write(encode_png(make_grid(model.sample(64, seed=0).images)))
+    return [path]
 
 
 def _ray_record(cfg: TrainConfig, result: Any) -> tuple[dict[str, Any], dict[str, Any]]:

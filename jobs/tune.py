@@ -44,6 +44,7 @@ from jobs.ray_train.worker import MODEL_DIR
 from jobs.ray_tune.progress import TrialProgress
 from jobs.ray_tune.space import param_space
 from jobs.ray_tune.trial import TrialSpec, trial
+from jobs.tracking import best_trial_run, tag_run, tracking_config, tune_callbacks
 from synth.api import load_synthesizer
 from synth.config import require
 from synth.data.io import join, list_dir, read_table, write_bytes
@@ -80,6 +81,9 @@ class TuneJobConfig:
     store: str | None = None
     resume: bool = False
     seed: int = 0
+    tracking: str | None = None  # mlflow | wandb: one run per trial (Ray Tune's callbacks)
+    tracking_uri: str | None = None  # mlflow: default MLflow's own (sqlite:///mlflow.db)
+    experiment: str = "raysynth"  # mlflow experiment / wandb project
 
     def validate(self) -> None:
         require(bool(self.data), "data is required: --data FILE (CSV/Parquet, local or s3://)")
@@ -99,6 +103,7 @@ class TuneJobConfig:
             f"({self.workers_per_trial} x {self.cpus_per_trial} CPUs)")
         require(0 < self.validation_fraction < 0.9, "validation_fraction must be in (0, 0.9)")
         check_weights(dict(self.weights), self.target)
+        tracking_config(self)
 
 
 def split(cfg: TuneJobConfig) -> tuple[Any, Any]:
@@ -146,7 +151,7 @@ def build_tuner(cfg: TuneJobConfig, train: Any, valid: Any) -> Any:
         run_config=tune.RunConfig(
             name=cfg.run_name, storage_path=path, storage_filesystem=fs,
             verbose=None if console.verbose() else 0,
-            callbacks=[TrialProgress(cfg.trials, cfg.max_epochs)]))
+            callbacks=[TrialProgress(cfg.trials, cfg.max_epochs), *tune_callbacks(cfg)]))
 
 
 def _search(cfg: TuneJobConfig) -> Any:
@@ -202,9 +207,15 @@ def _register(cfg: TuneJobConfig, best: Any) -> dict[str, Any]:
         model = load_synthesizer(_train_run_model(cfg, best.metrics["trial_id"]))
     record = {"engine": "ray.tune", "config": dataclasses.asdict(cfg), "trial": best.config,
               "scores": {k: v for k, v in best.metrics.items() if isinstance(v, int | float)}}
+    link = best_trial_run(cfg, best)
+    if link:
+        record["tracking"] = link
     extra = {"training.json": json_bytes(record)}
     version, path = ModelStore(cfg.store).add_version(cfg.name,
                                                       lambda p: model.save(p, extra=extra))
+    if link and link.get("run_id"):
+        tag_run(cfg, link["run_id"], {"raysynth.model": f"{cfg.name} v{version}",
+                                      "raysynth.model_path": path})
     return {"name": cfg.name, "version": version, "path": path}
 
 

@@ -33,6 +33,9 @@ LAZY_ALLOWED = {
     ("synth.metrics.evaluate", "synth.metrics.privacy"),
     ("synth.metrics.evaluate", "synth.metrics.utility"),
     ("synth.metrics.evaluate", "synth.metrics.wasserstein"),
+    # optional extras (mlflow, wandb): imported only when a job asks for tracking
+    ("synth.tracking.base", "synth.tracking.mlflow_tracker"),
+    ("synth.tracking.base", "synth.tracking.wandb_tracker"),
 }
 
 
