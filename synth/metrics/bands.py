@@ -72,6 +72,9 @@ def _privacy_cap(scores: dict[str, Any]) -> str | None:
     auc = scores.get("membership_auc")
     if auc is not None and auc >= 0.60:
         return FAIR
+    disclosure = scores.get("membership_disclosure")  # El Emam et al.'s ceiling: 0.2
+    if disclosure is not None and disclosure > 0.2:
+        return FAIR
     return None
 
 

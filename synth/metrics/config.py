@@ -22,6 +22,10 @@ class EvalConfig:
     detection_rows: int = 5_000  # per data set, for the real-vs-synthetic classifier
     # Gower distance under which the attacker says "member"; None: the median attack distance
     membership_threshold: float | None = None
+    # membership disclosure (synth/metrics/disclosure.py): the adversary's quasi-identifiers
+    # (default: every column) and the Hamming distance of a match
+    quasi_identifiers: tuple[str, ...] = ()
+    disclosure_distance: int = 0
     correlation_threshold: float = 0.5  # real |r| for a pair to count in column_pair_trends
     association_threshold: float = 0.3  # real Cramér's V for the same
     seed: int = 0
@@ -39,3 +43,4 @@ class EvalConfig:
         require(0 <= self.correlation_threshold < 1, "correlation_threshold must be in [0, 1)")
         require(0 <= self.association_threshold < 1, "association_threshold must be in [0, 1)")
         require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        require(self.disclosure_distance >= 0, "disclosure_distance must be >= 0")

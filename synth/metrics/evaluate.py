@@ -15,8 +15,10 @@ import pandas as pd
 from synth.config import build_config
 from synth.data.constraints import ConstraintSet
 from synth.data.metadata import Metadata
+from synth.errors import ConfigError
 from synth.metrics.config import EvalConfig
 from synth.metrics.counts import Counts, Plan
+from synth.metrics.disclosure import membership_disclosure
 from synth.metrics.display import distributions
 from synth.metrics.fidelity import fidelity_counts, summarize
 from synth.metrics.inputs import check_inputs
@@ -91,6 +93,15 @@ def sample_metrics(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.Data
                            bounded(holdout, cfg.privacy_rows, seed + 5), md,
                            cfg.membership_threshold)
             scores.update(s)
+            qi = list(cfg.quasi_identifiers) or None
+            missing = [c for c in qi or [] if c not in real.columns]
+            if missing:
+                raise ConfigError(f"quasi_identifiers: {missing[0]!r} is not a column")
+            disclosure = membership_disclosure(real, holdout, synthetic, qi,
+                                               cfg.disclosure_distance, cfg.privacy_rows, seed)
+            d["disclosure"] = {k: disclosure.pop(k) for k in (
+                "membership_disclosure_h", "membership_disclosure_columns")}
+            scores.update(disclosure)
             details["privacy"] = d
     if "detection" in cfg.metrics:
         n = min(cfg.detection_rows, len(real), len(synthetic))
