@@ -33,7 +33,7 @@ OUT = ROOT / "benchmarks" / "results" / "dp_quality.jsonl"
 BOUNDS = {"age": (17, 90), "fnlwgt": (0, 1_500_000), "education_num": (1, 16),
           "capital_gain": (0, 99_999), "capital_loss": (0, 4_500), "hours_per_week": (1, 99)}
 KEYS = ("quality", "column_shapes", "column_pair_trends", "detection_auc", "tstr_ratio",
-        "membership_auc", "dcr_ratio")
+        "membership_auc", "membership_disclosure", "dcr_ratio")
 RUNS = {  # name: (rows, argn params)
     "argn": (None, {}),
     "argn eps=10": (None, {"dp": {"epsilon": 10.0, "epochs": 10}}),

@@ -49,11 +49,10 @@ def check_declared(md: Metadata) -> None:
 def declared_transformer(md: Metadata, options: TransformerOptions, data: pd.DataFrame
                          ) -> DataTransformer:
     """The transformer of `md`'s declarations; `data` is checked against them (nulls where
-    none are declared, categories outside the declared ones) but not learned from."""
+    none are declared, categories outside the declared ones) but not learned from. With
+    mode normalization the caller attaches normalizers (from a noisy release) and builds the
+    spans."""
     check_declared(md)
-    if options.mode_normalize:
-        raise ConfigError("this family normalises numbers by modes fitted to the data; dp "
-                          "supports argn so far")
     tr = DataTransformer(md, options)
     for name, meta in md.columns.items():
         codec = tr._new_codec(name)
@@ -62,7 +61,8 @@ def declared_transformer(md: Metadata, options: TransformerOptions, data: pd.Dat
         elif isinstance(codec, CategoricalCodec):
             categorical_levels(codec, meta, data[name])
         tr.codecs[name] = codec
-    tr._build_spans()
+    if not options.mode_normalize:  # else the family attaches its normalizers, then spans
+        tr._build_spans()
     return tr
 
 
@@ -76,7 +76,9 @@ def numeric_state(codec: NumericCodec, meta: ColumnMeta, series: pd.Series) -> d
     decimals = meta.decimals if meta.decimals is not None else (0 if integer else None)
     if meta.kind == "datetime":
         decimals = None
-    return {"dtype": str(series.dtype), "null_rate": 0.0, "min": lo, "max": hi,
+    # null_rate only says whether the null span exists (the model learns the rate privately)
+    return {"dtype": str(series.dtype), "null_rate": 0.5 if meta.nullable else 0.0,
+            "min": lo, "max": hi,
             "decimals": decimals, "date_only": False, "nullable": bool(meta.nullable)}
 
 

@@ -7,14 +7,23 @@ import copy
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
 from synth.config import require
-from synth.data.transformer import TransformerParams
+from synth.data.gmm import ModeNormalizer
+from synth.data.metadata import Metadata
+from synth.data.transformer import DataTransformer, TransformerParams
+from synth.dp.config import DPConfig, dp_config
+from synth.dp.plan import record
+from synth.dp.sgd import DPStep, vmap_clipped
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
 from synth.models.layout import SpanLayout
+from synth.models.loop import LoopConfig
+from synth.models.private import PrivateFit, column_histograms
 from synth.models.registry import register_synthesizer
 from synth.models.seeding import derive_seed
 from synth.models.session import (
@@ -42,6 +51,12 @@ class TVAEConfig(TransformerParams):
     seed: int = 0
     device: str = "auto"
     progress: bool = False
+    # differential privacy (synth/dp): {"epsilon": 3} trains encoder and decoder with DP-SGD
+    # for dp.epochs epochs on declared codecs and mixture modes fitted to a noisy histogram
+    dp: DPConfig | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dp", dp_config(self.dp))
 
     def validate(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
@@ -103,7 +118,7 @@ def tvae_loss(raw: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor, mu: torch
 
 
 @register_synthesizer("tvae")
-class TVAE(Synthesizer):
+class TVAE(PrivateFit, Synthesizer):
     name = "tvae"
     config_cls = TVAEConfig
     weight_file_names: ClassVar[list[str]] = ["weights.pt"]
@@ -112,6 +127,37 @@ class TVAE(Synthesizer):
         super().__init__(**params)
         self.decoder: Decoder | None = None
         self.history: list[dict[str, float]] = []
+        self.dp_state: dict[str, Any] = {}
+
+    def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
+        if self.config.dp is not None:
+            return self._prepare_private(data, metadata)
+        return super()._prepare(data, metadata)
+
+    def _released(self, tr: DataTransformer) -> list[str]:
+        return list(tr.numeric_columns)  # every number needs its mixture modes
+
+    def _private_parts(self, rows: pd.DataFrame, tr: DataTransformer, stats_noise: float
+                       ) -> None:
+        """Mixture modes fitted to samples of each number's noisy histogram."""
+        cfg = self.config
+        hists = column_histograms(rows, tr, self._released(tr), stats_noise, cfg.seed)
+        rng = np.random.default_rng([cfg.seed, 7608])
+        for name, hist in hists.items():
+            norm = ModeNormalizer(cfg.max_modes, cfg.gmm_sample_rows)
+            tr.normalizers[name] = norm.fit(hist.sample(cfg.gmm_sample_rows, rng), rng)
+        tr._build_spans()
+
+    def worker_state(self) -> dict[str, Any]:
+        return {**super().worker_state(), "dp_state": self.dp_state}
+
+    def _install_worker_state(self, state: dict[str, Any]) -> None:
+        super()._install_worker_state(state)
+        self.dp_state = dict(state.get("dp_state") or {})
+
+    def loop_config(self) -> LoopConfig:
+        dp = self.config.dp
+        return LoopConfig(epochs=dp.epochs if dp is not None else self.config.epochs)
 
     def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
                  ) -> TVAESession:
@@ -161,8 +207,20 @@ class TVAESession(ShuffledRows, TrainingSession):
                                     weight_decay=cfg.l2scale)
         self.steps = steps_per_epoch(shard, cfg.batch_size)
         self.epoch = 0
+        self.dp: DPStep | None = None
+        self.dp_steps = 0
+        if cfg.dp is not None:
+            self.budget = model.dp_budget(shard.global_rows)
+            vae = RowLoss(bare(self.enc), bare(self.dec), self.layout, cfg.loss_factor)
+            self.dp = DPStep(vae, self.opt, vmap_clipped(vae, lambda call, x, eps: call(x, eps),
+                                                          cfg.dp.max_grad_norm),
+                             cfg.dp.max_grad_norm, self.budget.noise, self.budget.q,
+                             shard.global_rows, shard.world)
+            self.steps = max(shard.global_rows // cfg.batch_size, 1)
 
     def run_epoch(self) -> dict[str, float]:
+        if self.dp is not None:
+            return self._private_epoch()
         cfg = self.cfg
         need = self.steps * cfg.batch_size
         order = self.epoch_order(len(self.x), need, self.x.device)
@@ -181,15 +239,38 @@ class TVAESession(ShuffledRows, TrainingSession):
         self.epoch += 1
         return {"epoch": self.epoch, "loss": float(loss.detach()), "rows": need * self.shard.world}
 
+    def _private_epoch(self) -> dict[str, float]:
+        """DP-SGD: Poisson-sampled rows, per-row clipped gradients of encoder and decoder
+        (torch.func), noise, one step (synth/dp/sgd.py)."""
+        assert self.dp is not None
+        dec, total = bare(self.dec), 0.0
+        self.enc.train()
+        self.dec.train()
+        for _ in range(self.steps):
+            x = self.x[self.dp.sample(len(self.x), self.gen, self.x.device)]
+            eps = torch.randn(len(x), self.cfg.embedding_dim, generator=self.gen).to(x.device)
+            total += self.dp.step((x, eps), self.gen)
+            dec.sigma.data.clamp_(0.01, 1.0)
+            self.dp_steps += 1
+        self.epoch += 1
+        return {"epoch": self.epoch, "loss": total / self.steps,
+                "rows": round(self.budget.q * self.shard.global_rows * self.steps),
+                "epsilon": self.privacy()["epsilon"]}
+
+    def privacy(self) -> dict[str, Any]:
+        return record(self.cfg.dp, self.budget, self.dp_steps,
+                      "declared metadata; mixture modes from one Gaussian histogram release")
+
     def state_dict(self) -> dict[str, Any]:
         return {"encoder": bare(self.enc).state_dict(), "decoder": bare(self.dec).state_dict(),
-                "opt": self.opt.state_dict(), "epoch": self.epoch}
+                "opt": self.opt.state_dict(), "epoch": self.epoch, "dp_steps": self.dp_steps}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         bare(self.enc).load_state_dict(state["encoder"])
         bare(self.dec).load_state_dict(state["decoder"])
         self.opt.load_state_dict(state["opt"])
         self.epoch = int(state["epoch"])
+        self.dp_steps = int(state.get("dp_steps", 0))
 
     def snapshot(self) -> TVAE:
         model = copy.copy(self.model)
@@ -198,3 +279,19 @@ class TVAESession(ShuffledRows, TrainingSession):
 
     def finish(self) -> None:
         self.model.decoder = bare(self.dec).cpu().eval()
+        if self.dp is not None:
+            self.model.privacy = self.privacy()
+
+
+class RowLoss(nn.Module):
+    """Encoder and decoder as one module whose output is the loss of its rows, given the
+    reparameterisation noise: what per-row gradients are taken of under dp."""
+
+    def __init__(self, enc: Encoder, dec: Decoder, layout: SpanLayout, factor: float) -> None:
+        super().__init__()
+        self.enc, self.dec, self.layout, self.factor = enc, dec, layout, factor
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        mu, logvar = self.enc(x)
+        z = mu + eps * torch.exp(0.5 * logvar)
+        return tvae_loss(self.dec(z), x, self.dec.sigma, mu, logvar, self.layout, self.factor)

@@ -228,3 +228,24 @@ def test_a_resumed_session_counts_the_steps_of_its_checkpoint(adult):
         rec["statistics_noise_multiplier"]), rel=1e-5)
     half = first.privacy()  # after one epoch: less spent
     assert half["steps"] == rec["steps"] // 2 and half["epsilon"] < rec["epsilon"]
+
+
+def test_dp_tvae_trains_on_declared_codecs_and_noisy_modes(adult, tmp_path):
+    rows = adult.head(1500)
+    model = synth.create_synthesizer("tvae", dp={"epsilon": 3.0, "epochs": 1})
+    model.fit(rows, metadata=declared(rows))
+    rec = model.privacy
+    assert rec["steps"] == len(rows) // 500 and rec["epsilon"] <= 3.0
+    assert rec["epsilon"] == pytest.approx(opacus_epsilon(
+        rec["noise_multiplier"], rec["sample_rate"], rec["steps"], rec["delta"],
+        rec["statistics_noise_multiplier"]), rel=1e-5)
+    tr = model.transformer
+    assert (tr.codecs["age"].state["min"], tr.codecs["age"].state["max"]) == BOUNDS["age"]
+    for name, norm in tr.normalizers.items():  # modes inside the declared range
+        lo, hi = BOUNDS[name]
+        assert ((norm.means >= lo - 1) & (norm.means <= hi + 1)).all(), name
+    model.save(str(tmp_path / "m"))
+    assert synth.load_synthesizer(str(tmp_path / "m")).privacy == rec
+    out = model.sample(200, seed=0)
+    assert out["age"].between(*BOUNDS["age"]).all() and set(out.sex.dropna()) <= {
+        "Female", "Male"}

@@ -15,11 +15,8 @@ import pandas as pd
 import torch
 
 from synth.data.codecs import OTHER
-from synth.data.constraints import ConstraintSet
-from synth.data.metadata import Metadata, check_frame, detect_metadata
-from synth.dp.accountant import Budget, stats_noise_for
-from synth.dp.declared import check_declared, declared_transformer
-from synth.dp.plan import plan
+from synth.data.metadata import Metadata
+from synth.data.transformer import DataTransformer
 from synth.errors import ConditionError, NotFittedError
 from synth.models.argn.config import ARGNConfig
 from synth.models.argn.network import NEG, ARGNet
@@ -29,6 +26,7 @@ from synth.models.argn.tokens import Tokenizer, value_tokens
 from synth.models.base import BLOCK_ROWS, OneNetworkSynthesizer
 from synth.models.conditions import Condition
 from synth.models.loop import LoopConfig
+from synth.models.private import PrivateFit
 from synth.models.registry import register_synthesizer
 from synth.models.session import Reduce, Shard, Wrap, pick_device
 from synth.store import json_bytes, load_json, load_npz, npz_bytes
@@ -52,7 +50,7 @@ class Plan:
 
 
 @register_synthesizer("argn")
-class ARGN(OneNetworkSynthesizer):
+class ARGN(PrivateFit, OneNetworkSynthesizer):
     name = "argn"
     config_cls = ARGNConfig
     mode_normalize = False  # tokens are made from plain codec values
@@ -72,34 +70,12 @@ class ARGN(OneNetworkSynthesizer):
         self.tokens = Tokenizer.fit(rows, self._fitted_transformer(), self.config)
         return rows
 
-    def _prepare_private(self, data: pd.DataFrame, metadata: dict | Metadata | None
-                         ) -> pd.DataFrame:
-        """Codecs from the declared metadata, tokens from one noisy histogram release, and the
-        budget checked (a clear error before any training)."""
-        check_frame(data)
-        md = detect_metadata(data, metadata)
-        check_declared(md)
-        dp = self.config.dp
-        delta = dp.delta_for(len(data))
-        constraints = ConstraintSet(md)
-        rows = constraints.fit(data)
-        tr = declared_transformer(md, self._transformer_options(), rows)
-        stats = None
-        if released(tr, self.config):
-            stats = dp.stats_noise if dp.noise_multiplier else stats_noise_for(
-                dp.epsilon, dp.stats_share, delta)
-        self.dp_state = {"delta": delta, "stats_noise": stats, "rows": len(rows)}
-        self.dp_budget(len(rows))  # too small a budget fails here
-        self.transformer, self.constraints = tr, constraints
-        self.tokens = private_tokenizer(rows, tr, self.config, stats or 1.0, self.config.seed)
-        return rows
+    def _released(self, tr: DataTransformer) -> list[str]:
+        return released(tr, self.config)
 
-    def dp_budget(self, rows: int) -> Budget:
-        """DP-SGD's budget for `rows` training rows (all workers; δ for them: a Ray Train
-        fit prepares on a sample of the table, whose δ would be too large)."""
-        dp = self.config.dp
-        return plan(dp, rows, self.config.batch_size, dp.delta_for(rows),
-                    self.dp_state["stats_noise"])
+    def _private_parts(self, rows: pd.DataFrame, tr: DataTransformer, stats_noise: float
+                       ) -> None:
+        self.tokens = private_tokenizer(rows, tr, self.config, stats_noise, self.config.seed)
 
     @property
     def prepared(self) -> bool:

@@ -2,16 +2,11 @@
 
 A numeric column whose declared range holds few integers (decimals 0, at most `exact_values`
 of them) has every integer as a token: nothing is read from the rows. Any other numeric column
-releases one histogram through the Gaussian mechanism: the exact counts of its candidate
-points (the declared min and max, and 0 when in range) and the counts of the other values in
-cells over the declared range (unit cells for integers when there are at most GRID of them,
-else GRID equal cells), each with Gaussian noise. Every row adds 1 to one cell of each such
-column, so the L2 sensitivity of all histograms together is sqrt(k) for k columns, and the
-noise std is `stats_noise` x sqrt(k) (the accountant's noise multiplier for this release).
-Noisy counts under 3 std are zeroed (so empty cells do not fill up with noise); a candidate
-point whose count reaches `point_share` of the rows becomes a token of its own; the quantile
-bins and their fine quantile functions are read off the noisy histogram's CDF (linear within
-a cell). All of this is post-processing of the one release."""
+releases one noisy histogram (synth/dp/histogram.py; the noise std is `stats_noise` x sqrt(k)
+for k such columns, the accountant's noise multiplier for this release); a candidate point
+whose count reaches `point_share` of the rows becomes a token of its own, and the quantile
+bins and their fine quantile functions are read off the histogram's CDF (linear within a
+cell): post-processing of the one release."""
 
 from __future__ import annotations
 
@@ -22,9 +17,8 @@ import pandas as pd
 
 from synth.data.codecs import NumericCodec
 from synth.data.transformer import DataTransformer
+from synth.dp.histogram import noisy_histogram
 from synth.models.argn.tokens import FINE, NumericTokens, Tokenizer
-
-GRID = 1024  # histogram cells of a continuous column over its declared range
 
 
 def needs_histogram(state: dict[str, Any], exact_values: int) -> bool:
@@ -66,27 +60,10 @@ def private_numeric(x: np.ndarray, state: dict[str, Any], cfg: Any, std: float,
     if not needs_histogram(state, cfg.exact_values):
         return NumericTokens(np.arange(lo, hi + 1), nullable, np.zeros(0),
                              np.zeros((0, width)))
-    ok = np.clip(x[~np.isnan(x)], lo, hi)
-    candidates = np.unique([lo, hi, *([0.0] if lo <= 0 <= hi else [])])
-    at = np.isin(ok, candidates)
-    noisy_points = np.array([(ok == c).sum() for c in candidates], dtype=np.float64)
-    noisy_points += rng.normal(0, std, len(candidates))
-    cells = _cells(lo, hi, state["decimals"])
-    hist = np.histogram(ok[~at], cells)[0].astype(np.float64) + rng.normal(0, std, len(cells) - 1)
-    cut = 3 * std
-    hist[hist < cut] = 0.0
-    noisy_points[noisy_points < cut] = 0.0
-    keep = noisy_points >= max(cfg.point_share * len(x), cut)
-    for c, count in zip(candidates[~keep], noisy_points[~keep], strict=True):
-        hist[min(np.searchsorted(cells, c, "right") - 1, len(hist) - 1)] += count
-    edges, fine = _bins(cells, hist, cfg.bins, width)
-    return NumericTokens(candidates[keep], nullable, edges, fine)
-
-
-def _cells(lo: float, hi: float, decimals: int | None) -> np.ndarray:
-    if decimals == 0 and hi - lo + 1 <= GRID:
-        return np.arange(lo - 0.5, hi + 1.0)  # one cell per integer
-    return np.linspace(lo, hi, GRID + 1)
+    hist = noisy_histogram(x, lo, hi, state["decimals"], std, rng)
+    keep = hist.point_counts >= max(cfg.point_share * len(x), 3 * std)
+    edges, fine = _bins(hist.cells, hist.merged(keep), cfg.bins, width)
+    return NumericTokens(hist.candidates[keep], nullable, edges, fine)
 
 
 def _bins(cells: np.ndarray, hist: np.ndarray, bins: int, width: int

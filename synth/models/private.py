@@ -1,0 +1,76 @@
+"""What every family that trains with differential privacy shares (`dp=` in its config):
+the private prepare (declared codecs, one noisy histogram release, the budget checked before any
+training) and the DP-SGD budget for the rows a run trains on. A family supplies
+`_released(tr)` (the numeric columns whose histograms it needs) and `_private_parts(rows, tr,
+stats_noise)` (what it builds from them: argn's tokens, tvae's mixture modes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth.data.constraints import ConstraintSet
+from synth.data.metadata import Metadata, check_frame, detect_metadata
+from synth.data.transformer import DataTransformer
+from synth.dp.accountant import Budget, stats_noise_for
+from synth.dp.declared import check_declared, declared_transformer
+from synth.dp.histogram import NoisyHistogram, noisy_histogram
+from synth.dp.plan import plan
+
+
+class PrivateFit:
+    config: Any
+    transformer: DataTransformer | None
+    constraints: ConstraintSet | None
+    dp_state: dict[str, Any]
+
+    def _prepare_private(self, data: pd.DataFrame, metadata: dict | Metadata | None
+                         ) -> pd.DataFrame:
+        check_frame(data)
+        md = detect_metadata(data, metadata)
+        check_declared(md)
+        dp = self.config.dp
+        constraints = ConstraintSet(md)
+        rows = constraints.fit(data)
+        tr = declared_transformer(md, self._transformer_options(), rows)  # type: ignore
+        stats = None
+        if self._released(tr):
+            stats = dp.stats_noise if dp.noise_multiplier else stats_noise_for(
+                dp.epsilon, dp.stats_share, dp.delta_for(len(rows)))
+        self.dp_state = {"stats_noise": stats, "rows": len(rows)}
+        self.dp_budget(len(rows))  # too small a budget fails here, before any training
+        self._private_parts(rows, tr, stats or 1.0)
+        self.transformer, self.constraints = tr, constraints
+        return rows
+
+    def dp_budget(self, rows: int) -> Budget:
+        """DP-SGD's budget for `rows` training rows (all workers; δ for them: a Ray Train
+        fit prepares on a sample of the table, whose δ would be too large)."""
+        dp = self.config.dp
+        return plan(dp, rows, self.config.batch_size, dp.delta_for(rows),
+                    self.dp_state["stats_noise"])
+
+    def _released(self, tr: DataTransformer) -> list[str]:
+        raise NotImplementedError
+
+    def _private_parts(self, rows: pd.DataFrame, tr: DataTransformer, stats_noise: float
+                       ) -> None:
+        raise NotImplementedError
+
+
+def column_histograms(rows: pd.DataFrame, tr: DataTransformer, columns: list[str],
+                      stats_noise: float, seed: int) -> dict[str, NoisyHistogram]:
+    """The one release: a noisy histogram of each named numeric column, std stats_noise x
+    sqrt(k) for k columns."""
+    rng = np.random.default_rng([seed, 7607])
+    std = stats_noise * np.sqrt(max(len(columns), 1))
+    out = {}
+    for name in columns:
+        codec = tr.codecs[name]
+        st = codec.state  # type: ignore[attr-defined]
+        out[name] = noisy_histogram(codec.to_float(rows[name]),  # type: ignore[attr-defined]
+                                    float(st["min"]), float(st["max"]), st["decimals"], std,
+                                    rng)
+    return out
