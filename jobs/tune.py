@@ -104,6 +104,11 @@ class TuneJobConfig:
         require(0 < self.validation_fraction < 0.9, "validation_fraction must be in (0, 0.9)")
         check_weights(dict(self.weights), self.target)
         tracking_config(self)
+        private = [m for m, params in self.fixed.items() if isinstance(params, dict)
+                   and params.get("dp") is not None]
+        require(not private, f"fixed.{private[0] if private else ''}.dp: a search picks its "
+                "trial by scores on real rows, which differential privacy does not account; "
+                "tune without dp, then train the chosen config with params.dp")
 
 
 def split(cfg: TuneJobConfig) -> tuple[Any, Any]:

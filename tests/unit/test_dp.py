@@ -180,6 +180,10 @@ def test_bad_input_fails_before_any_compute(adult):
         synth.create_synthesizer("argn", dp={"epsilon": -1})
     with pytest.raises(ConfigError, match="ctgan cannot train with differential privacy"):
         synth.create_synthesizer("ctgan", dp={"epsilon": 1.0})
+    from jobs import tune  # a search reads real rows to pick its trial: refused under dp
+
+    assert tune.main(["--data", str(DATA / "adult_train.csv.gz"), "--models", "argn",
+                      'fixed.argn.dp={"epsilon": 1}', "--dry-run"]) == 2
     bare = {"columns": {k: {"kind": v["kind"]} for k, v in md["columns"].items()}}
     with pytest.raises(ConfigError, match="'age' needs min and max.*'sex' needs its values"):
         synth.create_synthesizer("argn", dp={"epsilon": 1.0}).fit(adult, metadata=bare)
