@@ -1,10 +1,11 @@
 """One column's noisy histogram over its declared range (the Gaussian mechanism): the exact
 counts of its candidate points (the declared min and max, and 0 when in range) and the counts
-of the other values in cells (unit cells for integers when there are at most GRID of them,
-else GRID equal cells), each with N(0, std²) noise; counts under 3 std are zeroed so that empty
-cells do not fill up with noise. Every row adds 1 to exactly one count, so a release over k
-columns has L2 sensitivity sqrt(k): the caller's std is its noise multiplier x sqrt(k).
-Everything read off the result (quantile bins, mixture modes, samples) is post-processing."""
+of the other values in cells (one per integer when few enough, else equal cells, as many as the
+rows can fill above the noise: grid_for), each with N(0, std²) noise; counts under 3 std are
+zeroed so that empty cells do not fill up with noise. Every row adds 1 to exactly one count, so
+a release over k columns has L2 sensitivity sqrt(k): the caller's std is its noise multiplier
+x sqrt(k). Everything read off the result (quantile bins, mixture modes, samples) is
+post-processing."""
 
 from __future__ import annotations
 
@@ -49,10 +50,16 @@ class NoisyHistogram:
         return out
 
 
-def cells_for(lo: float, hi: float, decimals: int | None) -> np.ndarray:
-    if decimals == 0 and hi - lo + 1 <= GRID:
+def cells_for(lo: float, hi: float, decimals: int | None, grid: int = GRID) -> np.ndarray:
+    if decimals == 0 and hi - lo + 1 <= grid:
         return np.arange(lo - 0.5, hi + 1.0)  # one cell per integer
-    return np.linspace(lo, hi, GRID + 1)
+    return np.linspace(lo, hi, grid + 1)
+
+
+def grid_for(rows: int, std: float) -> int:
+    """Cells over the range: as many as leave an even spread of the rows at 10 noise stds a
+    cell (a finer grid would drown in noise), between 16 and GRID; the row count is public."""
+    return int(np.clip(rows / (10 * std), 16, GRID))
 
 
 def noisy_histogram(x: np.ndarray, lo: float, hi: float, decimals: int | None, std: float,
@@ -63,7 +70,7 @@ def noisy_histogram(x: np.ndarray, lo: float, hi: float, decimals: int | None, s
     at = np.isin(ok, candidates)
     points = np.array([(ok == c).sum() for c in candidates], dtype=np.float64)
     points += rng.normal(0, std, len(candidates))
-    cells = cells_for(lo, hi, decimals)
+    cells = cells_for(lo, hi, decimals, grid_for(len(x), std))
     counts = np.histogram(ok[~at], cells)[0].astype(np.float64)
     counts += rng.normal(0, std, len(counts))
     cut = 3 * std

@@ -12,9 +12,10 @@ from synth.dp.config import DPConfig
 
 
 def plan(dp: DPConfig, rows: int, batch_size: int, delta: float,
-         stats_noise: float | None) -> Budget:
+         stats_noise: float | None, per_batch: int = 1) -> Budget:
+    """`per_batch`: steps that read real rows per batch (a GAN's critic steps)."""
     q = min(batch_size / rows, 1.0)
-    per_epoch = max(rows // batch_size, 1)
+    per_epoch = max(rows // batch_size, 1) * per_batch
     steps = dp.epochs * per_epoch
     noise = dp.noise_multiplier or training_noise(
         dp.epsilon, delta, q, steps, per_epoch, stats_noise)  # type: ignore[arg-type]

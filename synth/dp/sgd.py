@@ -43,14 +43,19 @@ class DPStep:
         """This step's batch: each of the shard's `rows` rows with probability q."""
         return torch.nonzero(torch.rand(rows, generator=gen) < self.q).squeeze(1).to(device)
 
-    def step(self, rows: tuple[torch.Tensor, ...], gen: torch.Generator) -> float:
-        """One DP-SGD step on `rows` (possibly none); returns their mean loss."""
+    def step(self, rows: tuple[torch.Tensor, ...], gen: torch.Generator,
+             public: Callable[[], None] | None = None) -> float:
+        """One DP-SGD step on `rows` (possibly none); returns their mean loss. `public`
+        adds (backward) the gradient of a loss term that reads no real row (a GAN critic's
+        score of generated rows): no clipping or noise needed, DDP-averaged by the caller."""
         loss = self.clipped(rows)
         grads = [p.grad for p in self.net.parameters() if p.requires_grad]
         self.noise_and_reduce(grads, gen)  # type: ignore[arg-type]
         expected = self.q * self.global_rows
         for g in grads:
             g /= expected  # type: ignore[operator]
+        if public is not None:
+            public()
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
         return loss / max(len(rows[0]), 1)

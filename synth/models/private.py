@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from synth.data.constraints import ConstraintSet
+from synth.data.gmm import ModeNormalizer
 from synth.data.metadata import Metadata, check_frame, detect_metadata
 from synth.data.transformer import DataTransformer
 from synth.dp.accountant import Budget, stats_noise_for
 from synth.dp.declared import check_declared, declared_transformer
-from synth.dp.histogram import NoisyHistogram, noisy_histogram
+from synth.dp.histogram import noisy_histogram
 from synth.dp.plan import plan
 
 
@@ -50,7 +51,10 @@ class PrivateFit:
         fit prepares on a sample of the table, whose δ would be too large)."""
         dp = self.config.dp
         return plan(dp, rows, self.config.batch_size, dp.delta_for(rows),
-                    self.dp_state["stats_noise"])
+                    self.dp_state["stats_noise"], self._steps_per_batch())
+
+    def _steps_per_batch(self) -> int:
+        return 1
 
     def _released(self, tr: DataTransformer) -> list[str]:
         raise NotImplementedError
@@ -61,12 +65,19 @@ class PrivateFit:
 
 
 def column_histograms(rows: pd.DataFrame, tr: DataTransformer, columns: list[str],
-                      stats_noise: float, seed: int) -> dict[str, NoisyHistogram]:
-    """The one release: a noisy histogram of each named numeric column, std stats_noise x
-    sqrt(k) for k columns."""
+                      stats_noise: float, seed: int, categorical: tuple[str, ...] = ()
+                      ) -> dict[str, Any]:
+    """The one release: a noisy histogram of each named numeric column and noisy level counts
+    of each `categorical` column (a row adds 1 to one count of each), std stats_noise x
+    sqrt(k) for the k columns together."""
     rng = np.random.default_rng([seed, 7607])
-    std = stats_noise * np.sqrt(max(len(columns), 1))
-    out = {}
+    std = stats_noise * np.sqrt(max(len(columns) + len(categorical), 1))
+    out: dict[str, Any] = {}
+    for name in categorical:
+        codec = tr.codecs[name]
+        counts = np.bincount(codec.encode(rows[name]),  # type: ignore[attr-defined]
+                             minlength=codec.n_levels).astype(np.float64)  # type: ignore
+        out[name] = counts + rng.normal(0, std, len(counts))
     for name in columns:
         codec = tr.codecs[name]
         st = codec.state  # type: ignore[attr-defined]
@@ -74,3 +85,13 @@ def column_histograms(rows: pd.DataFrame, tr: DataTransformer, columns: list[str
                                     float(st["min"]), float(st["max"]), st["decimals"], std,
                                     rng)
     return out
+
+
+def fit_modes(tr: DataTransformer, hists: dict[str, Any], cfg: Any, seed: int) -> None:
+    """Mixture modes of every number fitted to samples of its noisy histogram (post-processing
+    of the release), then the transformer's spans."""
+    rng = np.random.default_rng([seed, 7608])
+    for name in tr.numeric_columns:
+        norm = ModeNormalizer(cfg.max_modes, cfg.gmm_sample_rows)
+        tr.normalizers[name] = norm.fit(hists[name].sample(cfg.gmm_sample_rows, rng), rng)
+    tr._build_spans()

@@ -7,13 +7,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from synth.config import require
-from synth.data.gmm import ModeNormalizer
 from synth.data.metadata import Metadata
 from synth.data.transformer import DataTransformer, TransformerParams
 from synth.dp.config import DPConfig, dp_config
@@ -23,7 +21,7 @@ from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
 from synth.models.layout import SpanLayout
 from synth.models.loop import LoopConfig
-from synth.models.private import PrivateFit, column_histograms
+from synth.models.private import PrivateFit, column_histograms, fit_modes
 from synth.models.registry import register_synthesizer
 from synth.models.seeding import derive_seed
 from synth.models.session import (
@@ -141,12 +139,8 @@ class TVAE(PrivateFit, Synthesizer):
                        ) -> None:
         """Mixture modes fitted to samples of each number's noisy histogram."""
         cfg = self.config
-        hists = column_histograms(rows, tr, self._released(tr), stats_noise, cfg.seed)
-        rng = np.random.default_rng([cfg.seed, 7608])
-        for name, hist in hists.items():
-            norm = ModeNormalizer(cfg.max_modes, cfg.gmm_sample_rows)
-            tr.normalizers[name] = norm.fit(hist.sample(cfg.gmm_sample_rows, rng), rng)
-        tr._build_spans()
+        fit_modes(tr, column_histograms(rows, tr, self._released(tr), stats_noise, cfg.seed),
+                  cfg, cfg.seed)
 
     def worker_state(self) -> dict[str, Any]:
         return {**super().worker_state(), "dp_state": self.dp_state}

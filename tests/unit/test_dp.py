@@ -178,7 +178,10 @@ def test_bad_input_fails_before_any_compute(adult):
             synth.create_synthesizer("argn", dp=params).fit(adult, metadata=md)
     with pytest.raises(ConfigError, match="-1"):
         synth.create_synthesizer("argn", dp={"epsilon": -1})
-    with pytest.raises(ConfigError, match="ctgan cannot train with differential privacy"):
+    with pytest.raises(ConfigError, match=r"potnet cannot train with differential privacy .*; "
+                       "families that can: argn, ctgan, tvae"):
+        synth.create_synthesizer("potnet", dp={"epsilon": 1.0})
+    with pytest.raises(ConfigError, match="set pac=1 with dp"):
         synth.create_synthesizer("ctgan", dp={"epsilon": 1.0})
     from jobs import tune  # a search reads real rows to pick its trial: refused under dp
 
@@ -253,3 +256,24 @@ def test_dp_tvae_trains_on_declared_codecs_and_noisy_modes(adult, tmp_path):
     out = model.sample(200, seed=0)
     assert out["age"].between(*BOUNDS["age"]).all() and set(out.sex.dropna()) <= {
         "Female", "Male"}
+
+
+def test_dp_ctgan_accounts_its_critic_steps(adult):
+    rows = adult.head(1500)
+    model = synth.create_synthesizer("ctgan", pac=1, batch_size=300, discriminator_steps=2,
+                                     generator_dim=(64,), discriminator_dim=(64,),
+                                     dp={"epsilon": 3.0, "epochs": 1})
+    model.fit(rows, metadata=declared(rows))
+    rec = model.privacy
+    assert rec["steps"] == 2 * (len(rows) // 300)  # critic steps: the ones that read rows
+    assert rec["sample_rate"] == pytest.approx(300 / len(rows)) and rec["epsilon"] <= 3.0
+    assert rec["epsilon"] == pytest.approx(opacus_epsilon(
+        rec["noise_multiplier"], rec["sample_rate"], rec["steps"], rec["delta"],
+        rec["statistics_noise_multiplier"]), rel=1e-5)
+    counts = model.sampler.counts  # noisy category counts, never the rows' exact ones
+    exact = np.concatenate([np.bincount(model.transformer.codecs[s.column].encode(
+        rows[s.column]), minlength=s.dim) for s in model.transformer.conditional_spans])
+    assert len(counts) == len(exact) and not np.allclose(counts, exact)
+    out = model.sample(300, seed=0)
+    assert out["age"].between(*BOUNDS["age"]).all() and set(out.race.dropna()) <= set(
+        declared(rows)["columns"]["race"]["values"])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from synth.config import require
 from synth.data.transformer import TransformerParams
+from synth.dp.config import DPConfig, dp_config
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,18 @@ class CTGANConfig(TransformerParams):
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = False
+    # differential privacy (synth/dp): {"epsilon": 3} trains the critic with DP-SGD for
+    # dp.epochs epochs (synth/models/ctgan/private.py); needs pac=1
+    dp: DPConfig | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dp", dp_config(self.dp))
 
     def validate(self) -> None:
         require(self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}")
+        require(self.dp is None or self.pac == 1,
+                f"dp trains the critic on single rows (a PacGAN group of {self.pac} ties rows "
+                "together beyond what the accountant bounds): set pac=1 with dp")
         require(self.pac >= 1, f"pac must be >= 1, got {self.pac}")
         require(self.batch_size >= self.pac and self.batch_size % self.pac == 0,
                 f"batch_size ({self.batch_size}) must be a positive multiple of pac ({self.pac})")

@@ -6,21 +6,26 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 
+from synth.data.metadata import Metadata
+from synth.data.transformer import DataTransformer
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
 from synth.models.ctgan.config import CTGANConfig
 from synth.models.ctgan.networks import Generator
 from synth.models.ctgan.sampler import CondSampler
 from synth.models.ctgan.session import CTGANSession
+from synth.models.loop import LoopConfig
+from synth.models.private import PrivateFit, column_histograms, fit_modes
 from synth.models.registry import register_synthesizer
 from synth.models.session import Reduce, Shard, Wrap
 from synth.store import load_torch, torch_bytes
 
 
 @register_synthesizer("ctgan")
-class CTGAN(Synthesizer):
+class CTGAN(PrivateFit, Synthesizer):
     name = "ctgan"
     config_cls = CTGANConfig
     weight_file_names: ClassVar[list[str]] = ["weights.pt"]
@@ -30,6 +35,42 @@ class CTGAN(Synthesizer):
         self.generator: Generator | None = None
         self.sampler: CondSampler | None = None
         self.history: list[dict[str, float]] = []
+        self.dp_state: dict[str, Any] = {}
+
+    def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
+        if self.config.dp is not None:
+            return self._prepare_private(data, metadata)
+        return super()._prepare(data, metadata)
+
+    def _released(self, tr: DataTransformer) -> list[str]:
+        return [*tr.numeric_columns, *tr.categorical_columns]
+
+    def _private_parts(self, rows: pd.DataFrame, tr: DataTransformer, stats_noise: float
+                       ) -> None:
+        """Mixture modes from the numbers' noisy histograms; the conditional vectors' category
+        counts from noisy counts (at least 0.5, so that every category is drawn), all in one
+        release."""
+        cfg = self.config
+        release = column_histograms(rows, tr, list(tr.numeric_columns), stats_noise, cfg.seed,
+                                    tuple(tr.categorical_columns))
+        fit_modes(tr, release, cfg, cfg.seed)  # builds the spans
+        cats = [s.column for s in tr.conditional_spans]
+        self.dp_state["counts"] = np.concatenate(
+            [np.maximum(release[c], 0.5) for c in cats]).tolist() if cats else []
+
+    def _steps_per_batch(self) -> int:
+        return self.config.discriminator_steps
+
+    def worker_state(self) -> dict[str, Any]:
+        return {**super().worker_state(), "dp_state": self.dp_state}
+
+    def _install_worker_state(self, state: dict[str, Any]) -> None:
+        super()._install_worker_state(state)
+        self.dp_state = dict(state.get("dp_state") or {})
+
+    def loop_config(self) -> LoopConfig:
+        dp = self.config.dp
+        return LoopConfig(epochs=dp.epochs if dp is not None else self.config.epochs)
 
     # ----------------------------------------------------------------- fit
     def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device

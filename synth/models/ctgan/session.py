@@ -10,8 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth.dp.plan import record
+from synth.dp.sgd import DPStep
+from synth.models.ctgan.private import private_critic, private_critic_step
 from synth.models.ctgan.sampler import CondSampler
-from synth.models.ctgan.train import StepInputs, build_state, train_step
+from synth.models.ctgan.train import StepInputs, build_state, generator_step, train_step
 from synth.models.layout import SpanLayout
 from synth.models.seeding import derive_seed
 from synth.models.session import (
@@ -33,8 +36,11 @@ class CTGANSession(TrainingSession):
         self.model, self.cfg, self.shard = model, cfg, shard
         torch.manual_seed(derive_seed(cfg.seed, shard.rank))
         self.rng = np.random.default_rng(derive_seed(cfg.seed, shard.rank, 1))
-        local = CondSampler(shard.data, tr.conditional_spans, cfg.log_frequency)
-        counts = reduce(local.row_count.astype(np.float64))
+        if cfg.dp is None:
+            local = CondSampler(shard.data, tr.conditional_spans, cfg.log_frequency)
+            counts = reduce(local.row_count.astype(np.float64))
+        else:  # the noisy counts of the private prepare
+            counts = np.asarray(model.dp_state["counts"], dtype=np.float64)
         self.sampler = CondSampler(shard.data, tr.conditional_spans, cfg.log_frequency,
                                    counts=counts)
         self.state = build_state(cfg, tr.output_dim, self.sampler.cond_dim, device)
@@ -44,6 +50,15 @@ class CTGANSession(TrainingSession):
                                  SpanLayout(tr.spans).to(device), cfg, self.rng)
         self.steps = steps_per_epoch(shard, cfg.batch_size)
         self.epoch = 0
+        self.dp: DPStep | None = None
+        self.dp_steps = 0
+        if cfg.dp is not None:
+            self.budget = model.dp_budget(shard.global_rows)
+            self.dp = private_critic(self.state, cfg, self.budget, shard.global_rows,
+                                     shard.world)
+            self.gen = torch.Generator().manual_seed(derive_seed(cfg.seed, shard.rank, 3))
+            self.steps = max(shard.global_rows // cfg.batch_size, 1)
+            self.spans = tr.conditional_spans
 
     def run_epoch(self) -> dict[str, float]:
         st = self.state
@@ -51,8 +66,19 @@ class CTGANSession(TrainingSession):
         st.critic.train()
         loss_d = loss_g = 0.0
         for _ in range(self.steps):
-            loss_d, loss_g = train_step(st, self.inputs, self.cfg.batch_size)
+            if self.dp is None:
+                loss_d, loss_g = train_step(st, self.inputs, self.cfg.batch_size)
+                continue
+            for _ in range(self.cfg.discriminator_steps):
+                loss_d = private_critic_step(st, self.inputs, self.dp, self.spans,
+                                             self.cfg.batch_size, self.gen)
+                self.dp_steps += 1
+            loss_g = generator_step(st, self.inputs, self.cfg.batch_size)
         self.epoch += 1
+        if self.dp is not None:
+            return {"epoch": self.epoch, "loss_d": loss_d, "loss_g": loss_g,
+                    "rows": round(self.budget.q * self.shard.global_rows * self.steps),
+                    "epsilon": self.privacy()["epsilon"]}
         rows = self.steps * self.cfg.batch_size * self.shard.world
         return {"epoch": self.epoch, "loss_d": loss_d, "loss_g": loss_g, "rows": rows}
 
@@ -60,7 +86,7 @@ class CTGANSession(TrainingSession):
         st = self.state
         return {"generator": bare(st.generator).state_dict(),
                 "critic": bare(st.critic).state_dict(), "opt_g": st.opt_g.state_dict(),
-                "opt_d": st.opt_d.state_dict(), "epoch": self.epoch}
+                "opt_d": st.opt_d.state_dict(), "epoch": self.epoch, "dp_steps": self.dp_steps}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         st = self.state
@@ -69,12 +95,23 @@ class CTGANSession(TrainingSession):
         st.opt_g.load_state_dict(state["opt_g"])
         st.opt_d.load_state_dict(state["opt_d"])
         self.epoch = int(state["epoch"])
+        self.dp_steps = int(state.get("dp_steps", 0))
 
     def rng_state(self) -> dict[str, Any]:
-        return rng_state(self.rng)
+        out = rng_state(self.rng)
+        if self.dp is not None:
+            out["dp_gen"] = self.gen.get_state()
+        return out
 
     def set_rng_state(self, state: dict[str, Any]) -> None:
         set_rng_state(self.rng, state)
+        if self.dp is not None and "dp_gen" in state:
+            self.gen.set_state(state["dp_gen"])
+
+    def privacy(self) -> dict[str, Any]:
+        return record(self.cfg.dp, self.budget, self.dp_steps,
+                      "declared metadata; mixture modes and category counts from one "
+                      "Gaussian release")
 
     def snapshot(self) -> Any:
         model = copy.copy(self.model)
@@ -85,3 +122,5 @@ class CTGANSession(TrainingSession):
     def finish(self) -> None:
         self.model.generator = bare(self.state.generator).cpu().eval()
         self.model.sampler = self.sampler
+        if self.dp is not None:
+            self.model.privacy = self.privacy()
