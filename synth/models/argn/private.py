@@ -6,8 +6,8 @@ is the product of their squared norms (Goodfellow 2015's trick, as in Li et al. 
 clipping); a token embedding row is used once per row (each token column has its own rows),
 so its gradient is the gradient at that embedding. One backward pass to the intermediates gives
 every row's gradient norm, and a second one, of the loss weighted by each row's clipping
-factor min(1, C / norm), gives the sum of the clipped gradients: about twice a plain step, where
-torch.func's per-row gradients (synth.dp.sgd.vmap_clipped) run 15-20x slower on this network.
+factor min(1, C / norm), gives the sum of the clipped gradients: 1.7x a plain step, where
+torch.func's per-row gradients (synth.dp.sgd.vmap_clipped) take 62x (benchmarks/dp_step.py).
 tests/unit/test_dp.py checks the norms against torch.func's."""
 
 from __future__ import annotations
