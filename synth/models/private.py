@@ -19,13 +19,33 @@ from synth.dp.accountant import Budget, stats_noise_for
 from synth.dp.declared import check_declared, declared_transformer
 from synth.dp.histogram import noisy_histogram
 from synth.dp.plan import plan
+from synth.models.loop import LoopConfig
 
 
 class PrivateFit:
+    """Mixin in front of the Synthesizer base: `_prepare` takes the private path under dp, the
+    prepared state ships `dp_state` to Ray Train workers, the loop runs exactly dp.epochs."""
+
     config: Any
     transformer: DataTransformer | None
     constraints: ConstraintSet | None
     dp_state: dict[str, Any]
+
+    def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
+        if self.config.dp is not None:
+            return self._prepare_private(data, metadata)
+        return super()._prepare(data, metadata)  # type: ignore[misc]
+
+    def worker_state(self) -> dict[str, Any]:
+        return {**super().worker_state(), "dp_state": self.dp_state}  # type: ignore[misc]
+
+    def _install_worker_state(self, state: dict[str, Any]) -> None:
+        super()._install_worker_state(state)  # type: ignore[misc]
+        self.dp_state = dict(state.get("dp_state") or {})
+
+    def loop_config(self) -> LoopConfig:
+        dp = self.config.dp
+        return LoopConfig(epochs=dp.epochs) if dp is not None else super().loop_config()  # type: ignore[misc]
 
     def _prepare_private(self, data: pd.DataFrame, metadata: dict | Metadata | None
                          ) -> pd.DataFrame:

@@ -10,12 +10,10 @@ import pandas as pd
 import torch
 
 from synth.config import require
-from synth.data.metadata import Metadata
 from synth.data.transformer import DataTransformer, TransformerParams
 from synth.dp.config import DPConfig, dp_config
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
-from synth.models.loop import LoopConfig
 from synth.models.private import PrivateFit, column_histograms, fit_modes
 from synth.models.registry import register_synthesizer
 from synth.models.session import Reduce, Shard, Wrap
@@ -72,11 +70,6 @@ class TVAE(PrivateFit, Synthesizer):
         self.history: list[dict[str, float]] = []
         self.dp_state: dict[str, Any] = {}
 
-    def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
-        if self.config.dp is not None:
-            return self._prepare_private(data, metadata)
-        return super()._prepare(data, metadata)
-
     def _released(self, tr: DataTransformer) -> list[str]:
         return list(tr.numeric_columns)  # every number needs its mixture modes
 
@@ -87,16 +80,6 @@ class TVAE(PrivateFit, Synthesizer):
         fit_modes(tr, column_histograms(rows, tr, self._released(tr), stats_noise, cfg.seed),
                   cfg, cfg.seed)
 
-    def worker_state(self) -> dict[str, Any]:
-        return {**super().worker_state(), "dp_state": self.dp_state}
-
-    def _install_worker_state(self, state: dict[str, Any]) -> None:
-        super()._install_worker_state(state)
-        self.dp_state = dict(state.get("dp_state") or {})
-
-    def loop_config(self) -> LoopConfig:
-        dp = self.config.dp
-        return LoopConfig(epochs=dp.epochs if dp is not None else self.config.epochs)
 
     def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
                  ) -> TVAESession:

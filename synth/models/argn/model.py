@@ -64,9 +64,9 @@ class ARGN(PrivateFit, OneNetworkSynthesizer):
 
     # ----------------------------------------------------------------- fit
     def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
+        rows = super()._prepare(data, metadata)  # the private path under dp (PrivateFit)
         if self.config.dp is not None:
-            return self._prepare_private(data, metadata)
-        rows = super()._prepare(data, metadata)
+            return rows
         self.tokens = Tokenizer.fit(rows, self._fitted_transformer(), self.config)
         return rows
 
@@ -82,13 +82,11 @@ class ARGN(PrivateFit, OneNetworkSynthesizer):
         return self.transformer is not None and self.tokens is not None
 
     def worker_state(self) -> dict[str, Any]:
-        return {**super().worker_state(), "tokens": self._tokens().state(),
-                "dp_state": self.dp_state}
+        return {**super().worker_state(), "tokens": self._tokens().state()}
 
     def _install_worker_state(self, state: dict[str, Any]) -> None:
         super()._install_worker_state(state)
         self.tokens = Tokenizer.from_state(*state["tokens"])
-        self.dp_state = dict(state.get("dp_state") or {})
 
     def _encode(self, data: pd.DataFrame) -> np.ndarray:
         """Rows as token codes (rows x token columns, int64)."""

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synth.data.metadata import Metadata
 from synth.data.transformer import DataTransformer
 from synth.models.base import BLOCK_ROWS, Synthesizer
 from synth.models.conditions import Condition
@@ -17,7 +16,6 @@ from synth.models.ctgan.config import CTGANConfig
 from synth.models.ctgan.networks import Generator
 from synth.models.ctgan.sampler import CondSampler
 from synth.models.ctgan.session import CTGANSession
-from synth.models.loop import LoopConfig
 from synth.models.private import PrivateFit, column_histograms, fit_modes
 from synth.models.registry import register_synthesizer
 from synth.models.session import Reduce, Shard, Wrap
@@ -36,11 +34,6 @@ class CTGAN(PrivateFit, Synthesizer):
         self.sampler: CondSampler | None = None
         self.history: list[dict[str, float]] = []
         self.dp_state: dict[str, Any] = {}
-
-    def _prepare(self, data: pd.DataFrame, metadata: dict | Metadata | None) -> pd.DataFrame:
-        if self.config.dp is not None:
-            return self._prepare_private(data, metadata)
-        return super()._prepare(data, metadata)
 
     def _released(self, tr: DataTransformer) -> list[str]:
         return [*tr.numeric_columns, *tr.categorical_columns]
@@ -61,16 +54,6 @@ class CTGAN(PrivateFit, Synthesizer):
     def _steps_per_batch(self) -> int:
         return self.config.discriminator_steps
 
-    def worker_state(self) -> dict[str, Any]:
-        return {**super().worker_state(), "dp_state": self.dp_state}
-
-    def _install_worker_state(self, state: dict[str, Any]) -> None:
-        super()._install_worker_state(state)
-        self.dp_state = dict(state.get("dp_state") or {})
-
-    def loop_config(self) -> LoopConfig:
-        dp = self.config.dp
-        return LoopConfig(epochs=dp.epochs if dp is not None else self.config.epochs)
 
     # ----------------------------------------------------------------- fit
     def _session(self, shard: Shard, wrap: Wrap, reduce: Reduce, device: torch.device
