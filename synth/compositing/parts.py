@@ -25,7 +25,9 @@ SCHEMA = pa.schema([
     ("height", pa.int32()), ("background", pa.string()), ("box_index", pa.int32()),
     ("category", pa.string()), ("object", pa.string()),
     ("x1", pa.float64()), ("y1", pa.float64()), ("x2", pa.float64()), ("y2", pa.float64()),
-    ("bbox", pa.list_(pa.int32(), 4)), ("area", pa.int64()), ("rle", pa.list_(pa.int64())),
+    # bbox: x, y, w, h, a variable list (pyarrow 25 cannot read back a fixed-size list column
+    # holding nulls that it wrote itself)
+    ("bbox", pa.list_(pa.int32())), ("area", pa.int64()), ("rle", pa.list_(pa.int64())),
 ])
 EMPTY = {"box_index": -1, "category": None, "object": None, "x1": None, "y1": None,
          "x2": None, "y2": None, "bbox": None, "area": 0, "rle": None}
