@@ -43,6 +43,14 @@ RUNS = {  # name: (rows, family, params)
     "tvae eps=3 (3 epochs)": (None, "tvae", {"dp": {"epsilon": 3.0, "epochs": 3}}),
     "ctgan eps=3 (3 epochs)": (None, "ctgan", {"pac": 1, "dp": {"epsilon": 3.0,
                                                                  "epochs": 3}}),
+    "ctgan eps=10 (3 epochs)": (None, "ctgan", {"pac": 1, "dp": {"epsilon": 10.0,
+                                                                  "epochs": 3}}),
+    "ctgan eps=1 (3 epochs)": (None, "ctgan", {"pac": 1, "dp": {"epsilon": 1.0,
+                                                                 "epochs": 3}}),
+    "ctgan overfit (1k rows, pac=1)": (1000, "ctgan", {"pac": 1, "epochs": 300,
+                                                        "batch_size": 100}),
+    "ctgan eps=1 (1k rows)": (1000, "ctgan", {"pac": 1, "batch_size": 100,
+                                               "dp": {"epsilon": 1.0, "epochs": 3}}),
 }
 
 
