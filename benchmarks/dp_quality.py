@@ -51,6 +51,9 @@ RUNS = {  # name: (rows, family, params)
                                                         "batch_size": 100}),
     "ctgan eps=1 (1k rows)": (1000, "ctgan", {"pac": 1, "batch_size": 100,
                                                "dp": {"epsilon": 1.0, "epochs": 3}}),
+    "ctgan eps=3 (30 epochs)": (None, "ctgan", {"pac": 1, "dp": {"epsilon": 3.0,
+                                                                  "epochs": 30}}),
+    "tvae eps=3 (30 epochs)": (None, "tvae", {"dp": {"epsilon": 3.0, "epochs": 30}}),
 }
 
 
