@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth.data.codecs import NumericCodec
+from synth.data.codecs import CategoricalCodec, NumericCodec
 from synth.data.transformer import DataTransformer
-from synth.dp.histogram import noisy_histogram
+from synth.dp.histogram import NoisyHistogram
 from synth.models.argn.tokens import FINE, NumericTokens, Tokenizer
+from synth.models.private import column_histograms
 
 
 def needs_histogram(state: dict[str, Any], exact_values: int) -> bool:
@@ -28,19 +29,16 @@ def needs_histogram(state: dict[str, Any], exact_values: int) -> bool:
 
 def private_tokenizer(data: pd.DataFrame, tr: DataTransformer, cfg: Any, stats_noise: float,
                       seed: int) -> Tokenizer:
-    """The tokenizer of a declared transformer: one noisy release for the numeric columns
-    that need a histogram (`released(tr, cfg)` of them)."""
-    out = Tokenizer([c for c, k in tr.codecs.items() if getattr(k, "modelled", False)
-                     and c in tr.metadata.columns
-                     and tr.metadata.columns[c].kind not in ("id", "text", "list")])
-    k = len(released(tr, cfg))
-    rng = np.random.default_rng([seed, 7607])
+    """The tokenizer of a declared transformer, read off the one noisy release of the numeric
+    columns that need a histogram (`released(tr, cfg)`; synth.models.private makes it)."""
+    hists = column_histograms(data, tr, released(tr, cfg), stats_noise, seed)
+    out = Tokenizer([c for c, k in tr.codecs.items()
+                     if isinstance(k, NumericCodec | CategoricalCodec)])
     for name in out.columns:
         codec = tr.codecs[name]
         if isinstance(codec, NumericCodec):
-            std = stats_noise * np.sqrt(max(k, 1))
-            out.numeric[name] = private_numeric(codec.to_float(data[name]), codec.state, cfg,
-                                                std, rng)
+            out.numeric[name] = private_numeric(hists.get(name), codec.state, cfg, len(data),
+                                                stats_noise * np.sqrt(max(len(hists), 1)))
         else:
             out.levels[name] = codec.n_levels  # type: ignore[attr-defined]
     return out
@@ -52,16 +50,17 @@ def released(tr: DataTransformer, cfg: Any) -> list[str]:
             if isinstance(k, NumericCodec) and needs_histogram(k.state, cfg.exact_values)]
 
 
-def private_numeric(x: np.ndarray, state: dict[str, Any], cfg: Any, std: float,
-                    rng: np.random.Generator) -> NumericTokens:
+def private_numeric(hist: NoisyHistogram | None, state: dict[str, Any], cfg: Any, rows: int,
+                    std: float) -> NumericTokens:
+    """One column's tokens: every integer of a short declared range, else points and bins read
+    off its noisy histogram (`std` its noise: the point threshold stays above 3 std)."""
     lo, hi = float(state["min"]), float(state["max"])
     nullable = bool(state.get("nullable"))
     width = cfg.sub_bins * FINE + 1
-    if not needs_histogram(state, cfg.exact_values):
+    if hist is None:
         return NumericTokens(np.arange(lo, hi + 1), nullable, np.zeros(0),
                              np.zeros((0, width)))
-    hist = noisy_histogram(x, lo, hi, state["decimals"], std, rng)
-    keep = hist.point_counts >= max(cfg.point_share * len(x), 3 * std)
+    keep = hist.point_counts >= max(cfg.point_share * rows, 3 * std)
     edges, fine = _bins(hist.cells, hist.merged(keep), cfg.bins, width)
     return NumericTokens(hist.candidates[keep], nullable, edges, fine)
 
