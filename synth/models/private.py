@@ -18,7 +18,7 @@ from synth.data.transformer import DataTransformer
 from synth.dp.accountant import Budget, stats_noise_for
 from synth.dp.declared import check_declared, declared_transformer
 from synth.dp.histogram import noisy_histogram
-from synth.dp.plan import plan
+from synth.dp.plan import plan, record
 from synth.models.loop import LoopConfig
 
 
@@ -115,3 +115,46 @@ def fit_modes(tr: DataTransformer, hists: dict[str, Any], cfg: Any, seed: int) -
         norm = ModeNormalizer(cfg.max_modes, cfg.gmm_sample_rows)
         tr.normalizers[name] = norm.fit(hists[name].sample(cfg.gmm_sample_rows, rng), rng)
     tr._build_spans()
+
+
+class PrivateSteps:
+    """A training session's dp bookkeeping (argn, tvae, ctgan): the budget for the table the
+    run trains on, the DP-SGD steps taken (checkpointed with the session: `dp_steps`), the
+    privacy record the model keeps, and an epoch's metrics. `statistics()` says what the one
+    release fed."""
+
+    model: Any
+    shard: Any
+    epoch: int
+    steps: int
+    budget: Budget
+    dp: Any = None
+    dp_steps: int = 0
+    STATISTICS = "declared metadata only"
+
+    def begin_private(self, model: Any, shard: Any) -> Budget | None:
+        """Under dp: the budget, and an epoch of the table over the expected batch; else
+        None. Call after the plain `steps` are set."""
+        self.dp, self.dp_steps = None, 0
+        if model.config.dp is None:
+            return None
+        self.budget = model.dp_budget(shard.global_rows)
+        self.steps = max(shard.global_rows // model.config.batch_size, 1)
+        return self.budget
+
+    def statistics(self) -> str:
+        return self.STATISTICS
+
+    def privacy(self) -> dict[str, Any]:
+        """ε of the steps taken so far (all ranks take the same steps) and how."""
+        return record(self.model.config.dp, self.budget, self.dp_steps, self.statistics())
+
+    def private_metrics(self, **losses: float) -> dict[str, Any]:
+        return {"epoch": self.epoch, **losses,
+                "rows": round(self.budget.q * self.shard.global_rows * self.steps),
+                "epsilon": self.privacy()["epsilon"]}
+
+    def keep_privacy(self) -> None:
+        """At the end of training: the record goes to the model (privacy.json)."""
+        if self.dp is not None:
+            self.model.privacy = self.privacy()

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from synth.dp.plan import record
 from synth.dp.sgd import DPStep, vmap_clipped
 from synth.models.layout import SpanLayout
+from synth.models.private import PrivateSteps
 from synth.models.seeding import derive_seed
 from synth.models.session import (
     Shard,
@@ -64,9 +64,11 @@ def tvae_loss(raw: torch.Tensor, x: torch.Tensor, sigma: torch.Tensor, mu: torch
     return (factor * (recon + ce) + kld) / len(x)
 
 
-class TVAESession(ShuffledRows, TrainingSession):
+class TVAESession(PrivateSteps, ShuffledRows, TrainingSession):
     """TVAE over one shard: each epoch walks a fresh permutation of the shard's rows in
     per-worker batches (cycling when the shard is short of the global step count)."""
+
+    STATISTICS = "declared metadata; mixture modes from one Gaussian histogram release"
 
     def __init__(self, model: Any, shard: Shard, wrap: Wrap, device: torch.device) -> None:
         cfg, tr = model.config, model.transformer
@@ -81,16 +83,12 @@ class TVAESession(ShuffledRows, TrainingSession):
                                     weight_decay=cfg.l2scale)
         self.steps = steps_per_epoch(shard, cfg.batch_size)
         self.epoch = 0
-        self.dp: DPStep | None = None
-        self.dp_steps = 0
-        if cfg.dp is not None:
-            self.budget = model.dp_budget(shard.global_rows)
+        if self.begin_private(model, shard) is not None:
             vae = RowLoss(bare(self.enc), bare(self.dec), self.layout, cfg.loss_factor)
             self.dp = DPStep(vae, self.opt, vmap_clipped(vae, lambda call, x, eps: call(x, eps),
                                                           cfg.dp.max_grad_norm),
                              cfg.dp.max_grad_norm, self.budget.noise, self.budget.q,
                              shard.global_rows, shard.world)
-            self.steps = max(shard.global_rows // cfg.batch_size, 1)
 
     def run_epoch(self) -> dict[str, float]:
         if self.dp is not None:
@@ -127,13 +125,7 @@ class TVAESession(ShuffledRows, TrainingSession):
             dec.sigma.data.clamp_(0.01, 1.0)
             self.dp_steps += 1
         self.epoch += 1
-        return {"epoch": self.epoch, "loss": total / self.steps,
-                "rows": round(self.budget.q * self.shard.global_rows * self.steps),
-                "epsilon": self.privacy()["epsilon"]}
-
-    def privacy(self) -> dict[str, Any]:
-        return record(self.cfg.dp, self.budget, self.dp_steps,
-                      "declared metadata; mixture modes from one Gaussian histogram release")
+        return self.private_metrics(loss=total / self.steps)
 
     def state_dict(self) -> dict[str, Any]:
         return {"encoder": bare(self.enc).state_dict(), "decoder": bare(self.dec).state_dict(),
@@ -153,8 +145,7 @@ class TVAESession(ShuffledRows, TrainingSession):
 
     def finish(self) -> None:
         self.model.decoder = bare(self.dec).cpu().eval()
-        if self.dp is not None:
-            self.model.privacy = self.privacy()
+        self.keep_privacy()
 
 
 class RowLoss(nn.Module):

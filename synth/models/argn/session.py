@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.dp.plan import record
 from synth.dp.sgd import DPStep
 from synth.models.argn.network import token_loss, token_nll
 from synth.models.argn.private import clipped_backward
 from synth.models.loop import ProgressHooks
+from synth.models.private import PrivateSteps
 from synth.models.session import OneNetworkSession, Reduce, Shard, TrainingSession, Wrap, bare
 
 
@@ -41,7 +41,7 @@ def draw_ranks(rows: int, columns: int, fixed_share: float, gen: torch.Generator
     return key.argsort(dim=1).argsort(dim=1)
 
 
-class ARGNSession(OneNetworkSession):
+class ARGNSession(PrivateSteps, OneNetworkSession):
     def __init__(self, model: Any, shard: Shard, wrap: Wrap, reduce: Reduce,
                  device: torch.device) -> None:
         self.begin(model, shard)
@@ -54,16 +54,12 @@ class ARGNSession(OneNetworkSession):
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.cfg.lr,
                                      weight_decay=self.cfg.weight_decay)
         self.columns = len(model.tokens.columns)
-        self.dp: DPStep | None = None
-        self.dp_steps = 0
-        if self.cfg.dp is not None:
-            self.budget = model.dp_budget(shard.global_rows)
+        if self.begin_private(model, shard) is not None:
             bare_net, norm = bare(self.net), self.cfg.dp.max_grad_norm
             self.dp = DPStep(bare_net, self.opt,
                              lambda rows: clipped_backward(bare_net, rows[0], rows[1], norm),
                              norm, self.budget.noise, self.budget.q, shard.global_rows,
                              shard.world)
-            self.steps = max(shard.global_rows // self.cfg.batch_size, 1)
 
     def run_epoch(self) -> dict[str, float]:
         if self.dp is None:
@@ -76,18 +72,11 @@ class ARGNSession(OneNetworkSession):
             total += self.dp.step((x, self._ranks(len(x))), self.gen)
             self.dp_steps += 1
         self.epoch += 1
-        return {"epoch": self.epoch, "loss": total / self.steps,
-                "rows": round(self.budget.q * self.shard.global_rows * self.steps),
-                "epsilon": self.spent()}
+        return self.private_metrics(loss=total / self.steps)
 
-    def spent(self) -> float:
-        """ε of the steps taken so far (all ranks take the same steps)."""
-        return self.privacy()["epsilon"]
-
-    def privacy(self) -> dict[str, Any]:
-        how = ("declared metadata; tokens from one Gaussian histogram release"
-               if self.budget.stats_noise is not None else "declared metadata only")
-        return record(self.cfg.dp, self.budget, self.dp_steps, how)
+    def statistics(self) -> str:
+        return ("declared metadata; tokens from one Gaussian histogram release"
+                if self.budget.stats_noise is not None else self.STATISTICS)
 
     def extra_state(self) -> dict[str, Any]:
         return {"dp_steps": self.dp_steps} if self.dp is not None else {}
@@ -97,8 +86,7 @@ class ARGNSession(OneNetworkSession):
 
     def finish(self) -> None:
         super().finish()
-        if self.dp is not None:
-            self.model.privacy = self.privacy()
+        self.keep_privacy()
 
     def _ranks(self, rows: int) -> torch.Tensor:
         return draw_ranks(rows, self.columns, self.cfg.fixed_order_share,

@@ -10,12 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.dp.plan import record
-from synth.dp.sgd import DPStep
 from synth.models.ctgan.private import private_critic, private_critic_step
 from synth.models.ctgan.sampler import CondSampler
 from synth.models.ctgan.train import StepInputs, build_state, generator_step, train_step
 from synth.models.layout import SpanLayout
+from synth.models.private import PrivateSteps
 from synth.models.seeding import derive_seed
 from synth.models.session import (
     Reduce,
@@ -29,7 +28,10 @@ from synth.models.session import (
 )
 
 
-class CTGANSession(TrainingSession):
+class CTGANSession(PrivateSteps, TrainingSession):
+    STATISTICS = ("declared metadata; mixture modes and category counts from one Gaussian "
+                  "release")
+
     def __init__(self, model: Any, shard: Shard, wrap: Wrap, reduce: Reduce,
                  device: torch.device) -> None:
         cfg, tr = model.config, model.transformer
@@ -50,14 +52,10 @@ class CTGANSession(TrainingSession):
                                  SpanLayout(tr.spans).to(device), cfg, self.rng)
         self.steps = steps_per_epoch(shard, cfg.batch_size)
         self.epoch = 0
-        self.dp: DPStep | None = None
-        self.dp_steps = 0
-        if cfg.dp is not None:
-            self.budget = model.dp_budget(shard.global_rows)
+        if self.begin_private(model, shard) is not None:
             self.dp = private_critic(self.state, cfg, self.budget, shard.global_rows,
                                      shard.world)
             self.gen = torch.Generator().manual_seed(derive_seed(cfg.seed, shard.rank, 3))
-            self.steps = max(shard.global_rows // cfg.batch_size, 1)
             self.spans = tr.conditional_spans
 
     def run_epoch(self) -> dict[str, float]:
@@ -76,9 +74,7 @@ class CTGANSession(TrainingSession):
             loss_g = generator_step(st, self.inputs, self.cfg.batch_size)
         self.epoch += 1
         if self.dp is not None:
-            return {"epoch": self.epoch, "loss_d": loss_d, "loss_g": loss_g,
-                    "rows": round(self.budget.q * self.shard.global_rows * self.steps),
-                    "epsilon": self.privacy()["epsilon"]}
+            return self.private_metrics(loss_d=loss_d, loss_g=loss_g)
         rows = self.steps * self.cfg.batch_size * self.shard.world
         return {"epoch": self.epoch, "loss_d": loss_d, "loss_g": loss_g, "rows": rows}
 
@@ -108,11 +104,6 @@ class CTGANSession(TrainingSession):
         if self.dp is not None and "dp_gen" in state:
             self.gen.set_state(state["dp_gen"])
 
-    def privacy(self) -> dict[str, Any]:
-        return record(self.cfg.dp, self.budget, self.dp_steps,
-                      "declared metadata; mixture modes and category counts from one "
-                      "Gaussian release")
-
     def snapshot(self) -> Any:
         model = copy.copy(self.model)
         model.generator = copy.deepcopy(bare(self.state.generator)).cpu().eval()
@@ -122,5 +113,4 @@ class CTGANSession(TrainingSession):
     def finish(self) -> None:
         self.model.generator = bare(self.state.generator).cpu().eval()
         self.model.sampler = self.sampler
-        if self.dp is not None:
-            self.model.privacy = self.privacy()
+        self.keep_privacy()
