@@ -33,9 +33,10 @@ def open_tracker(cfg: TrackingConfig, run_name: str, params: dict[str, Any] | No
     if not cfg.on:
         yield None
         return
-    tracker = _backend(cfg.backend)(cfg, run_name, tags or {})  # type: ignore[arg-type]
-    if params:
-        tracker.params(flatten(params))
+    # the parameters go in with the run's creation (W&B writes them in its run record, which
+    # a run finishing right after a later config update could otherwise leave without them)
+    tracker = _backend(cfg.backend)(cfg, run_name, tags or {},  # type: ignore[arg-type]
+                                    flatten(params or {}))
     try:
         yield tracker
     except BaseException:

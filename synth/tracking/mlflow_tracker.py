@@ -17,13 +17,16 @@ MAX_PARAM = 500  # MLflow's limit on a parameter value's length
 
 
 class MLflowTracker:
-    def __init__(self, cfg: TrackingConfig, run_name: str, tags: dict[str, str]) -> None:
+    def __init__(self, cfg: TrackingConfig, run_name: str, tags: dict[str, str],
+                 params: dict[str, Any] | None = None) -> None:
         self.client = MlflowClient(tracking_uri=cfg.uri or mlflow.get_tracking_uri())
         found = self.client.get_experiment_by_name(cfg.experiment)
         experiment = (found.experiment_id if found is not None
                       else self.client.create_experiment(cfg.experiment))
         self.run_id = self.client.create_run(experiment, run_name=run_name,
                                              tags=dict(tags)).info.run_id
+        if params:
+            self.params(params)
 
     def params(self, values: dict[str, Any]) -> None:
         params = [Param(k, str(v)[:MAX_PARAM]) for k, v in values.items()]

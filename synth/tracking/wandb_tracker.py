@@ -13,11 +13,12 @@ from synth.tracking.values import numeric
 
 
 class WandbTracker:
-    def __init__(self, cfg: TrackingConfig, run_name: str, tags: dict[str, str]) -> None:
+    def __init__(self, cfg: TrackingConfig, run_name: str, tags: dict[str, str],
+                 params: dict[str, Any] | None = None) -> None:
         mode = "online" if os.environ.get("WANDB_API_KEY") else "offline"
         self.run = wandb.init(project=cfg.experiment, name=run_name, mode=mode,
                               dir=cfg.uri or None, tags=[f"{k}={v}" for k, v in tags.items()],
-                              reinit="create_new")
+                              config=dict(params or {}), reinit="create_new")
         self.run_id = self.run.id
 
     def params(self, values: dict[str, Any]) -> None:

@@ -132,8 +132,9 @@ def test_wandb_offline_run_holds_params_and_epochs(adult_small, tmp_path, monkey
                        "--no-ray", "params.epochs=2", "tracking=wandb",
                        f"tracking_uri={tmp_path / 'wb'}", "experiment=wb-test"]) == 0
     records = wandb_records(tmp_path / "wb")
-    config = {i.key: i.value_json for r in records if r.WhichOneof("record_type") == "config"
-              for i in r.config.update}
+    updates = [r.run.config.update if r.WhichOneof("record_type") == "run" else r.config.update
+               for r in records if r.WhichOneof("record_type") in ("run", "config")]
+    config = {i.key: i.value_json for update in updates for i in update}
     assert config["params.epochs"] == "2" and config["model"] == '"tvae"'
     history = [{i.key or "/".join(i.nested_key): i.value_json for i in r.history.item}
                for r in records if r.WhichOneof("record_type") == "history"]
