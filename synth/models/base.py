@@ -102,6 +102,9 @@ class Synthesizer(SynthModel):
         table; returns the model table."""
         check_frame(data)
         md = detect_metadata(data, metadata)
+        found = self._detected_constraints(data, md)
+        if found:
+            md = Metadata(md.columns, [*md.constraints, *found])
         if not md.names("numerical", "datetime", "categorical", "boolean"):
             raise DataError("no column to model: every column is an id or free text; declare at "
                             "least one column numerical or categorical in metadata")
@@ -112,6 +115,11 @@ class Synthesizer(SynthModel):
             rows, seed=self.config.seed)
         self.constraints = constraints
         return rows
+
+    def _detected_constraints(self, data: pd.DataFrame, md: Metadata) -> list[dict[str, Any]]:
+        """Constraints a family finds in the training rows and keeps beside the declared ones
+        (argn: orders between numeric columns); none by default."""
+        return []
 
     @property
     def prepared(self) -> bool:

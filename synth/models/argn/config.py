@@ -31,6 +31,11 @@ class ARGNConfig(TransformerParams):
     # rare protection (0: off): categories seen fewer times share one token that decodes to
     # "_RARE_" (text) or an empty cell, numbers seen fewer times are drawn within their bin
     rare_min_count: int = 0
+    # numeric columns ordered in every training row, as a relation and not by their ranges
+    # (credit's Amount <= Price; synth.data.constraints.detect) are kept as an inequality: the
+    # higher one is learnt as a distance above the lower (a condition on it then goes by
+    # rejection); off under dp, where only declared metadata may shape the model
+    detect_orders: bool = True
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     progress: bool = False

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from synth.data.codecs import OTHER
+from synth.data.constraints.detect import detect_orders
 from synth.data.metadata import Metadata
 from synth.data.transformer import DataTransformer
 from synth.errors import ConditionError, NotFittedError
@@ -69,6 +70,9 @@ class ARGN(PrivateFit, OneNetworkSynthesizer):
             return rows
         self.tokens = Tokenizer.fit(rows, self._fitted_transformer(), self.config)
         return rows
+
+    def _detected_constraints(self, data: pd.DataFrame, md: Metadata) -> list[dict[str, Any]]:
+        return detect_orders(data, md) if self.config.detect_orders else []
 
     def _released(self, tr: DataTransformer) -> list[str]:
         return released(tr, self.config)
