@@ -20,12 +20,34 @@ import time
 LOOPBACK = "127.0.0.1"
 
 
+def atomic_conditional_puts() -> None:
+    """Make moto's conditional PUT (If-None-Match: *) atomic, as S3's is: moto checks that
+    the key is absent and then stores it in two steps, so two threads of its server can both
+    succeed (seen on a loaded machine: two writers claimed one model version). One lock
+    around its put_object; idempotent."""
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response.put_object, "atomic", False):
+        return
+    plain, lock = S3Response.put_object, threading.Lock()
+
+    def put_object(self):  # type: ignore[no-untyped-def]
+        with lock:
+            return plain(self)
+
+    put_object.atomic = True  # type: ignore[attr-defined]
+    S3Response.put_object = put_object  # type: ignore[method-assign]
+
+
 def start(port: int, bucket: str) -> tuple[object, dict[str, str]]:
     import logging
 
     import boto3
     from moto.server import ThreadedMotoServer
 
+    atomic_conditional_puts()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
     server.start()

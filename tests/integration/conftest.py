@@ -25,6 +25,9 @@ def s3_bucket():
     import boto3
     from moto.server import ThreadedMotoServer
 
+    from scripts.local_s3 import atomic_conditional_puts
+
+    atomic_conditional_puts()  # moto's If-None-Match check and store are two steps
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
