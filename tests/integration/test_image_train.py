@@ -171,8 +171,15 @@ def test_two_workers_stream_a_parquet_prefix_on_s3_with_flat_driver_memory(
         runs[count] = subprocess.Popen([sys.executable, "-c", PEAK, *argv], text=True,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                        cwd=Path(__file__).resolve().parents[2])
+    try:  # a hang guard, not a timing: 70-260 s here depending on the machine's load
+        done = {count: proc.communicate(timeout=600) for count, proc in runs.items()}
+    finally:  # a driver left behind would hold its Train workers for the rest of the suite
+        for proc in runs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     for count, proc in runs.items():
-        stdout, stderr = proc.communicate(timeout=300)
+        stdout, stderr = done[count]
         assert proc.returncode == 0, stderr[-3000:]
         lines = stdout.strip().splitlines()
         peaks[count] = next(int(x.split()[1]) for x in lines if x.startswith("PEAK_RSS_KB"))
