@@ -117,6 +117,11 @@ class ConstraintSet:
     def replaced(self) -> set[str]:
         return {c for item in self.items for c in item.replaces}
 
+    @property
+    def read(self) -> set[str]:
+        """Every user column a rule reads (list columns' own rules included)."""
+        return {c for item in self.items for c in item.reads}
+
     # ----------------------------------------------------------------- training rows
     def fit(self, df: pd.DataFrame) -> pd.DataFrame:
         """Check (and drop or fix) the training rows and learn each rule, rule by rule on the

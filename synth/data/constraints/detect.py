@@ -16,20 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth.data.constraints.chain import ConstraintSet
 from synth.data.metadata import Metadata, as_float
 
 MIN_ROWS = 50  # fewer rows than this prove no order
 MIN_SHARE = 0.05  # the order's violation rate under independence that makes it a relation
-
-
-def declared_columns(md: Metadata) -> set[str]:
-    """Every column a declared constraint names (in any of its fields)."""
-    out: set[str] = set()
-    for spec in md.constraints:
-        for value in spec.values():
-            items = value if isinstance(value, list) else [value]
-            out.update(v for v in items if isinstance(v, str) and v in md.columns)
-    return out
 
 
 def independent_break_share(low: np.ndarray, high: np.ndarray) -> float:
@@ -45,7 +36,7 @@ def detect_orders(df: pd.DataFrame, md: Metadata, min_share: float = MIN_SHARE
     the pairs of numeric columns ordered in every row, strongest relation first."""
     if len(df) < MIN_ROWS:
         return []
-    taken = declared_columns(md)
+    taken = ConstraintSet(md).read  # the columns the declared rules read
     names = [c for c in md.names("numerical") if c not in taken and df[c].notna().all()]
     if len(names) < 2:
         return []
