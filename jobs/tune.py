@@ -74,6 +74,7 @@ class TuneJobConfig:
     workers_per_trial: int = 1  # > 1: each trial is a Ray Train run (DDP) of that many workers
     use_gpu: bool = False  # Train workers of a trial take one GPU each
     time_budget_s: float | None = None
+    max_concurrent: int | None = None  # trials running at once (default: as resources allow)
     num_cpus: int | None = None  # logical CPUs of a local Ray; default: cores, or one trial's
     storage: str = "runs/tune"
     run_name: str = "tune"
@@ -92,6 +93,8 @@ class TuneJobConfig:
                 f"{self.search!r}")
         require(self.scheduler in ("asha", "fifo"), "scheduler must be asha or fifo")
         require(self.trials >= 1, "trials must be >= 1")
+        require(self.max_concurrent is None or self.max_concurrent >= 1,
+                "max_concurrent must be >= 1")
         require(self.workers_per_trial >= 1, "workers_per_trial must be >= 1")
         require(self.report_every >= 1, "report_every must be >= 1")
         require(self.max_epochs >= self.report_every, f"max_epochs ({self.max_epochs}) is "
@@ -152,7 +155,8 @@ def build_tuner(cfg: TuneJobConfig, train: Any, valid: Any) -> Any:
         trainable, param_space=space,
         tune_config=tune.TuneConfig(metric="objective", mode="max", num_samples=cfg.trials,
                                     scheduler=scheduler, search_alg=_search(cfg),
-                                    time_budget_s=cfg.time_budget_s),
+                                    time_budget_s=cfg.time_budget_s,
+                                    max_concurrent_trials=cfg.max_concurrent),
         run_config=tune.RunConfig(
             name=cfg.run_name, storage_path=path, storage_filesystem=fs,
             verbose=None if console.verbose() else 0,

@@ -56,6 +56,7 @@ def test_a_tiny_search_registers_the_best_and_resumes(ray_local, adult_small, tm
     (["max_epochs=2", "report_every=5"], "no trial would report"),
     (["time_budget_s=3"], "too small for one trial"),
     (["space.tvae.lr={type: normal}"], "is not one of"),
+    (["max_concurrent=0"], "max_concurrent must be >= 1"),
     (["weights={tstr_ratio: 1}"], "needs target"),
 ])
 def test_bad_searches_fail_before_any_trial(tmp_path, capsys, extra, message):
@@ -109,7 +110,7 @@ def test_a_search_killed_mid_way_resumes_where_it_stopped(ray_local, adult, tmp_
     adult.head(12000).to_csv(data, index=False)  # ~0.7 s epochs: room to kill mid-trial
     experiment = tmp_path / "tune" / "k"
     argv = ["--data", str(data), "--models", "tvae", "--name", "k", "--store",
-            str(tmp_path / "store"), "trials=4", "max_epochs=12", "report_every=1",
+            str(tmp_path / "store"), "trials=3", "max_epochs=8", "report_every=1",
             "scheduler=fifo", f"storage={tmp_path / 'tune'}", "run_name=k",
             "fixed.tvae.batch_size=50", "validation_rows=200"]
     # snapshots every 2 s instead of Tune's 10 s, so that the kill lands between two states
@@ -134,31 +135,35 @@ def test_a_search_killed_mid_way_resumes_where_it_stopped(ray_local, adult, tmp_
     assert tune.main([*argv, "resume=true"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     after = _reports(experiment)
-    assert out["trials"] == 4 and len(after) == 4 and out["version"] == 1
-    assert all(epochs[-1] == 12 for epochs in after.values())
+    assert out["trials"] == 3 and len(after) == 3 and out["version"] == 1
+    assert all(epochs[-1] == 8 for epochs in after.values())
     for trial, (status, epoch) in state.items():
         done = before.get(trial, [])  # reported before the kill
         new = after[trial][len(done):]
         if status == "TERMINATED":  # not rerun: nothing reported after its last epoch
-            assert after[trial] == list(range(1, 13)) and not new
+            assert after[trial] == list(range(1, 9)) and not new
         elif status == "RUNNING" and epoch >= 2:  # continued from a checkpoint, not epoch 1
             assert after[trial][:len(done)] == done
-            assert 1 < new[0] <= epoch + 1 and new == list(range(new[0], 13)), after[trial]
+            assert 1 < new[0] <= epoch + 1 and new == list(range(new[0], 9)), after[trial]
 
 
 def test_asha_stops_trials_of_ray_train_workers_and_frees_them(adult, tmp_path):
-    """The command a user runs on a small machine (its own local Ray, here 8 logical CPUs):
+    """The command a user runs on a small machine (its own local Ray, here 3 logical CPUs):
     each trial is a TorchTrainer of 2 DDP workers inside the Tune function (Train V2 +
     TuneReportCallback) whose objective reaches Tune; ASHA stops trials early, and a stopped
-    trial's Ray Train run (controller, DDP workers, placement group) ends with it. 3 trials of
-    2.01 CPUs fit at once; the 4th and 5th can only start once a stopped trial's 2 CPUs are
-    given back, so a leak would hang them; the best model is registered."""
+    trial's Ray Train run (controller, DDP workers, placement group) ends with it. One trial
+    of 2.01 CPUs fits at a time, so each later trial can only start once the one before gave
+    its CPUs back, and a leak would hang it; the best model is registered. Trials run one
+    after another (max_concurrent=1) and are seeded, so each trial's scores are fixed; they
+    start in an order Tune picks, and with these three trials every order has ASHA stop one
+    (the trial that scores 0.486 after epoch 1 stops every later one at that rung; when it
+    comes last, the earlier two stop each other)."""
     data = tmp_path / "adult.csv"
-    adult.head(3000).to_csv(data, index=False)  # epochs long enough for a stop to land
+    adult.head(3000).to_csv(data, index=False)  # ~1 s epochs: long enough for a stop to land
     argv = ["--data", str(data), "--models", "tvae", "--name", "asha", "--store",
-            str(tmp_path / "store"), "trials=5", "max_epochs=4", "report_every=1",
-            "reduction_factor=2", "workers_per_trial=2", "num_cpus=8",
-            f"storage={tmp_path / 'tune'}", "run_name=asha", "fixed.tvae.batch_size=100",
+            str(tmp_path / "store"), "trials=3", "max_epochs=4", "report_every=1",
+            "reduction_factor=2", "workers_per_trial=2", "num_cpus=3", "max_concurrent=1",
+            f"storage={tmp_path / 'tune'}", "run_name=asha", "fixed.tvae.batch_size=25",
             "validation_rows=200"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "jobs.tune", *argv], cwd=ROOT, env=env,
@@ -166,8 +171,8 @@ def test_asha_stops_trials_of_ray_train_workers_and_frees_them(adult, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads([x for x in done.stdout.splitlines() if x.startswith('{"trials"')][-1])
     table = pd.read_csv(tmp_path / "tune" / "asha" / "results.csv")
-    assert out["trials"] == 5 and table["epoch"].max() == 4 and 0 < out["best_objective"] <= 1
-    assert len(list((tmp_path / "tune").glob("asha-train/trial-*"))) == 5  # a Train run each
+    assert out["trials"] == 3 and table["epoch"].max() == 4 and 0 < out["best_objective"] <= 1
+    assert len(list((tmp_path / "tune").glob("asha-train/trial-*"))) == 3  # a Train run each
     stopped = table[table["epoch"] < 4]
     assert len(stopped) >= 1  # ASHA cut at least one trial short
     for _, row in stopped.iterrows():  # and its Train run stopped too
