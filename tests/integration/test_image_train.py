@@ -144,48 +144,59 @@ def _png_prefix(uri: str, count: int, size: int = 128, per_file: int = 500) -> N
         sio.write_bytes(f"{uri}/part-{f // per_file:05d}.parquet", buf.getvalue())
 
 
-# the train job in a fresh driver process, then its peak RSS (VmHWM: the peak of this process
-# image; ru_maxrss would carry the parent's peak across the exec)
-PEAK = ("import re, sys; from jobs import train; rc = train.main(sys.argv[1:]); "
-        "status = open('/proc/self/status').read(); "
-        "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', status).group(1)); sys.exit(rc)")
+# the train job twice in one fresh driver process (argv lists as JSON), each run's peak RSS
+# after it: VmHWM, reset to the current RSS between the runs (/proc/self/clear_refs), so the
+# second peak is that run's alone, on top of what the first left in place; one process shares
+# the first run's Ray Data workers with the second
+PEAKS = """
+import json, re, sys
+from jobs import train
+for argv in json.loads(sys.argv[1]):
+    rc = train.main(argv)
+    status = open("/proc/self/status").read()
+    print("PEAK_RSS_KB", re.search(r"VmHWM:\\s+(\\d+)", status).group(1), flush=True)
+    if rc:
+        sys.exit(rc)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+"""
 
 
 def test_two_workers_stream_a_parquet_prefix_on_s3_with_flat_driver_memory(
         ray_local, s3_bucket, tmp_path):
     """The driver of a 2-worker cgan run on a Parquet-of-PNG prefix on S3 (moto) never holds
-    the images: its peak RSS (a fresh driver process per run, connected to the session's Ray)
-    grows by far less between 200 and 2,000 images than the images' decoded size."""
+    the images: its peak RSS (a fresh driver process connected to the session's Ray, which
+    runs 200 images, then 2,000) grows by far less between the two runs than the images'
+    decoded size."""
     import subprocess
     import sys
 
     address = ray_local.get_runtime_context().gcs_address
-    peaks, outs, runs = {}, {}, {}
-    for count in (200, 2000):  # both drivers side by side (each measures its own peak)
+    runs = []
+    for count in (200, 2000):
         uri = f"{s3_bucket}/images/textures{count}"
         _png_prefix(uri, count)
-        argv = ["--data", uri, "--model", "cgan", "--output", str(tmp_path / f"m{count}"),
-                "--epochs", "1", "--address", address, "num_workers=2",
-                f"storage={tmp_path / 'runs'}", f"run_name=stream{count}", *ARGS,
-                "params.batch_size=100"]
-        runs[count] = subprocess.Popen([sys.executable, "-c", PEAK, *argv], text=True,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       cwd=Path(__file__).resolve().parents[2])
-    try:  # a hang guard, not a timing: 70-260 s here depending on the machine's load
-        done = {count: proc.communicate(timeout=600) for count, proc in runs.items()}
+        runs.append(["--data", uri, "--model", "cgan", "--output", str(tmp_path / f"m{count}"),
+                     "--epochs", "1", "--address", address, "num_workers=2",
+                     f"storage={tmp_path / 'runs'}", f"run_name=stream{count}", *ARGS,
+                     "params.batch_size=100"])
+    proc = subprocess.Popen([sys.executable, "-c", PEAKS, json.dumps(runs)], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parents[2])
+    try:  # a hang guard, not a timing
+        stdout, stderr = proc.communicate(timeout=600)
     finally:  # a driver left behind would hold its Train workers for the rest of the suite
-        for proc in runs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for count, proc in runs.items():
-        stdout, stderr = done[count]
-        assert proc.returncode == 0, stderr[-3000:]
-        lines = stdout.strip().splitlines()
-        peaks[count] = next(int(x.split()[1]) for x in lines if x.startswith("PEAK_RSS_KB"))
-        peaks[count] *= 1024
-        outs[count] = json.loads(next(x for x in reversed(lines) if x.startswith('{"model"')))
-        record = json.loads(Path(outs[count]["output"], "training.json").read_text())
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr[-3000:]
+    lines = stdout.strip().splitlines()
+    peaks = dict(zip((200, 2000), (int(x.split()[1]) * 1024 for x in lines
+                                   if x.startswith("PEAK_RSS_KB")), strict=True))
+    outs = dict(zip((200, 2000), (json.loads(x) for x in lines if x.startswith('{"model"')),
+                    strict=True))
+    for count, out in outs.items():
+        record = json.loads(Path(out["output"], "training.json").read_text())
         assert record["data"]["streamed"] and record["data"]["images"] == count
         assert record["metrics"]["shard_rows"] == [count // 2, count // 2]
         assert len(set(record["metrics"]["param_digest"])) == 1

@@ -26,11 +26,11 @@ def population() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_memorising_model_gives_its_members_away_and_dp_does_not(population):
     ref, target = population
-    leaky = shadow_attack("argn", OVERFIT, ref, target, rows=200, runs=16)
-    assert leaky["shadow_auc"] >= 0.8 and leaky["runs"] == 16 and not leaky["bounded"]
+    leaky = shadow_attack("argn", OVERFIT, ref, target, rows=200, runs=8)  # 1.0 at 8 and 16
+    assert leaky["shadow_auc"] >= 0.8 and leaky["runs"] == 8 and not leaky["bounded"]
     private = shadow_attack("argn", {"hidden": 64, "batch_size": 32,
                                      "dp": {"epsilon": 1.0, "epochs": 3}}, ref, target,
-                            rows=200, runs=16,
+                            rows=200, runs=12,  # 6 in, 6 out: 1/924 to separate by luck
                             metadata=json.loads((DATA / "adult_metadata.json").read_text()))
     assert private["shadow_auc"] < leaky["shadow_auc"]
 
