@@ -138,7 +138,9 @@ def test_bad_pipeline_input_fails_before_any_stage(tmp_path, capsys):
 def test_ray_job_submit_runs_the_pipeline_and_deploys_it(ray_head, adult_small, tmp_path):
     """`ray job submit --working-dir .` (the CLI, logs streamed, exit status checked) to a head
     on 127.0.0.1 with token auth, training on 2 DDP workers there; the runtime_env only sets
-    variables, installs nothing. Then a failing job through the Python SDK."""
+    variables, installs nothing. Then a failing job through the Python SDK. The model is a
+    binary_diffusion, so this run is also that family's DDP check (equal parameters on both
+    ranks, a model that samples and serves; tvae's: the ASHA test of Train trials)."""
     address, env = ray_head
     data = tmp_path / "adult.csv"
     adult_small.head(1500).to_csv(data, index=False)
@@ -149,8 +151,9 @@ def test_ray_job_submit_runs_the_pipeline_and_deploys_it(ray_head, adult_small, 
     cmd = [str(Path(sys.executable).parent / "ray"), "job", "submit", "--address", address,
            "--working-dir", ".", "--runtime-env-json", runtime_env, "--",
            "python", "-m", "jobs.pipeline", "--data", str(data), "--target", "income",
-           "--model", "tvae", "--name", "adult", "--output", str(tmp_path / "run"),
-           "--rows", "500", "params.epochs=1", "num_workers=2", "--deploy", f"port={port}",
+           "--model", "binary_diffusion", "--name", "adult", "--output", str(tmp_path / "run"),
+           "--rows", "500", "params.epochs=2", "params.dim=32", "params.sample_steps=4",
+           "num_workers=2", "--deploy", f"port={port}",
            f"serve.api_key_file={key_file}"]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     logs = out.stdout + out.stderr
@@ -162,7 +165,9 @@ def test_ray_job_submit_runs_the_pipeline_and_deploys_it(ray_head, adult_small, 
     info = httpx.get(url, timeout=30, headers=key).json()
     assert info["versions"] == [1]  # still served after the job
     record = json.loads((tmp_path / "run/models/adult/1/training.json").read_text())
-    assert record["engine"] == "ray.train" and len(record["metrics"]["shard_rows"]) == 2
+    m = record["metrics"]
+    assert record["engine"] == "ray.train" and len(m["shard_rows"]) == 2
+    assert m["param_digest"][0] == m["param_digest"][1] and m["stopped_at"] == 2
     rows = httpx.post(f"{url}/generate", json={"num_samples": 5, "seed": 7}, timeout=60,
                       headers=key)
     assert rows.status_code == 200 and len(rows.json()["rows"]) == 5

@@ -53,7 +53,8 @@ def test_two_workers_shard_sync_checkpoint_and_register(ray_local, s3_bucket, ro
 
 def test_early_stopping_is_decided_once_for_all_ranks(ray_local, rows, tmp_path):
     """With potnet, which also stands for the newer families taking the same DDP path (equal
-    parameters on both ranks, a model that samples; binary_diffusion: below)."""
+    parameters on both ranks, a model that samples; binary_diffusion: the job-submit test in
+    test_pipeline.py)."""
     data = tmp_path / "rows.csv"
     rows.to_csv(data, index=False)
     md = tmp_path / "metadata.json"  # constraints reach the workers, which rewrite their shards
@@ -88,20 +89,3 @@ def test_a_killed_node_does_not_lose_the_run(rows, tmp_path):
     assert result["rc"] == 0 and result["epochs"] == 12
     assert result["resumed_from"] >= 1  # restored from a checkpoint, not from epoch 0
     assert result["sampled"] == 100
-
-
-@pytest.mark.parametrize("family, params", [
-    ("binary_diffusion", ["params.dim=32", "params.sample_steps=4"]),
-])
-def test_the_new_families_train_data_parallel(ray_local, rows, tmp_path, family, params):
-    """binary_diffusion takes the same DDP path as every family: equal parameters on both
-    ranks, a model that samples (potnet: the early-stopping test above)."""
-    data = tmp_path / "rows.csv"
-    rows.to_csv(data, index=False)
-    rc = train.main(["--data", str(data), "--model", family, "--output", str(tmp_path / "m"),
-                     "num_workers=2", "params.epochs=2", *params, f"storage={tmp_path / 's'}"])
-    assert rc == 0
-    m = json.loads((tmp_path / "m" / "training.json").read_text())["metrics"]
-    assert m["param_digest"][0] == m["param_digest"][1] and m["stopped_at"] == 2
-    out = synth.load_synthesizer(str(tmp_path / "m")).sample(100, seed=0)
-    assert list(out.columns) == list(rows.columns)
