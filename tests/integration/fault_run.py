@@ -64,9 +64,9 @@ def main(data: str, workdir: str, family: str = "argn") -> None:
     try:
         out["rc"] = train.main([
             "--data", data, "--model", family, "--output", str(output), "num_workers=2",
-            "params.epochs=12", "params.batch_size=200", "checkpoint_every=1",
+            "params.epochs=6", "params.batch_size=200", "checkpoint_every=1",
             "max_failures=2", f"storage={storage}", "run_name=fault",
-            *(["params.val_fraction=0"] if family == "argn" else []),  # all 12 epochs
+            *(["params.val_fraction=0"] if family == "argn" else []),  # all 6 epochs
             'resources_per_worker={"CPU": 1, "trainer": 1}'])
     finally:
         done.set()
