@@ -22,20 +22,11 @@ from jobs.common import free_port as _free_port
 @pytest.fixture(scope="session")
 def s3_bucket():
     """A bucket on a moto S3 server bound to loopback; AWS_ENDPOINT_URL points at it."""
-    import boto3
-    from moto.server import ThreadedMotoServer
+    from scripts.local_s3 import start
 
-    from scripts.local_s3 import atomic_conditional_puts
-
-    atomic_conditional_puts()  # moto's If-None-Match check and store are two steps
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    server, env = start(_free_port(), "raysynth")  # `make sample-s3`'s server, atomic PUTs
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"]).create_bucket(Bucket="raysynth")
     yield "s3://raysynth"
     server.stop()
     for k, v in old.items():

@@ -102,6 +102,9 @@ def _recorded(experiment: Path) -> dict[str, tuple[str, int]]:
     return out
 
 
+EPOCHS = 8  # of each trial of the killed search
+
+
 def test_a_search_killed_mid_way_resumes_where_it_stopped(ray_local, adult, tmp_path, capsys):
     """SIGKILL the search (driver and its own Ray) once Tune has recorded a finished trial and a
     running one with a checkpoint, then rerun with resume=true: the finished trial is not rerun,
@@ -110,7 +113,7 @@ def test_a_search_killed_mid_way_resumes_where_it_stopped(ray_local, adult, tmp_
     adult.head(12000).to_csv(data, index=False)  # ~0.7 s epochs: room to kill mid-trial
     experiment = tmp_path / "tune" / "k"
     argv = ["--data", str(data), "--models", "tvae", "--name", "k", "--store",
-            str(tmp_path / "store"), "trials=3", "max_epochs=8", "report_every=1",
+            str(tmp_path / "store"), "trials=3", f"max_epochs={EPOCHS}", "report_every=1",
             "scheduler=fifo", f"storage={tmp_path / 'tune'}", "run_name=k",
             "fixed.tvae.batch_size=50", "validation_rows=200"]
     # snapshots every 2 s instead of Tune's 10 s, so that the kill lands between two states
@@ -136,15 +139,15 @@ def test_a_search_killed_mid_way_resumes_where_it_stopped(ray_local, adult, tmp_
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     after = _reports(experiment)
     assert out["trials"] == 3 and len(after) == 3 and out["version"] == 1
-    assert all(epochs[-1] == 8 for epochs in after.values())
+    assert all(epochs[-1] == EPOCHS for epochs in after.values())
     for trial, (status, epoch) in state.items():
         done = before.get(trial, [])  # reported before the kill
         new = after[trial][len(done):]
         if status == "TERMINATED":  # not rerun: nothing reported after its last epoch
-            assert after[trial] == list(range(1, 9)) and not new
+            assert after[trial] == list(range(1, EPOCHS + 1)) and not new
         elif status == "RUNNING" and epoch >= 2:  # continued from a checkpoint, not epoch 1
             assert after[trial][:len(done)] == done
-            assert 1 < new[0] <= epoch + 1 and new == list(range(new[0], 9)), after[trial]
+            assert 1 < new[0] <= epoch + 1 and new == list(range(new[0], EPOCHS + 1)), after[trial]
 
 
 def test_asha_stops_trials_of_ray_train_workers_and_frees_them(adult, tmp_path):
