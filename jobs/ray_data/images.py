@@ -3,14 +3,16 @@ never holds the images: a Parquet-of-PNG file or prefix (one binary column of en
 the other columns labels; `image_id` and `file` are not labels) or a folder of image files
 (one subfolder per class, as `synth.data.images` reads it), local or s3://.
 
-The driver reads only what the model's set-up needs: the first image (its channel count) and,
-for a conditional model, the counts of the attribute combinations (counted per block by the
-Ray Data workers, summed here: one row per combination and block). Everything else happens in
+The driver reads only what the model's set-up needs: the first image (its channel count, read
+straight from the first file, with no Ray Data pass) and, for a conditional model, the counts
+of the attribute combinations (counted per block by the Ray Data workers, summed here: one row
+per combination and block). Everything else happens in
 `decode_batch` on the workers: PNG -> the model's channels -> center crop and resize to the
 model size -> [-1, 1] float32, plus the attribute codes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +30,13 @@ DECODE_BATCH = 256
 
 @dataclass(frozen=True)
 class ImageSource:
-    """An undecoded image data set: rows of `column` (encoded bytes) and `labels`."""
+    """An undecoded image data set: rows of `column` (encoded bytes) and `labels`; `first`
+    reads the encoded bytes of its first image (None when it has none)."""
 
     dataset: Any  # ray.data.Dataset
     column: str
     labels: list[str]
+    first: Callable[[], bytes | None]
 
 
 def streams(uri: str) -> bool:
@@ -54,21 +58,26 @@ def open_source(uri: str) -> ImageSource:
     if info.type == pafs.FileType.NotFound:
         raise DataError(f"image data {uri!r} does not exist; check the path (local or s3://)")
     if info.type == pafs.FileType.File:  # one Parquet file
-        return _parquet_source(fs, path, uri, 1)
+        return _parquet_source(fs, path, uri, [path])
     root = path.rstrip("/") + "/"
     files = [i.path[len(root):] for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
              if i.type == pafs.FileType.File]  # relative to the folder; one listing for both
-    parquet = [f for f in files if f.endswith((".parquet", ".pq")) and not f.startswith("_")
-               and "/_" not in f]
+    parquet = sorted(root + f for f in files if f.endswith((".parquet", ".pq"))
+                     and not f.startswith("_") and "/_" not in f)
     if parquet:
-        return _parquet_source(fs, path, uri, len(parquet))
-    nested = any("/" in f and f.lower().endswith(IMAGE_SUFFIXES) for f in files)
-    return _folder_source(fs, root, nested)
+        return _parquet_source(fs, path, uri, parquet)
+    images = sorted(f for f in files if f.lower().endswith(IMAGE_SUFFIXES))
+    if not images:
+        raise DataError(f"image data {uri!r} is empty: no Parquet or image "
+                        f"({', '.join(IMAGE_SUFFIXES)}) files in the folder")
+    nested = any("/" in f for f in images)
+    return _folder_source(fs, root, nested, images[0])
 
 
-def _parquet_source(fs: Any, path: str, uri: str, files: int) -> ImageSource:
+def _parquet_source(fs: Any, path: str, uri: str, files: list[str]) -> ImageSource:
     import pyarrow as pa
     import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
     import ray.data
 
     schema = pads.dataset(path, filesystem=fs, format="parquet").schema
@@ -78,11 +87,20 @@ def _parquet_source(fs: Any, path: str, uri: str, files: int) -> ImageSource:
         raise DataError(f"{uri}: no binary (PNG) column; columns: {', '.join(schema.names)}")
     labels = [n for n in schema.names if n != binary[0] and n not in NOT_LABELS]
     ds = ray.data.read_parquet(path, filesystem=fs, columns=[binary[0], *labels],
-                               override_num_blocks=files)
-    return ImageSource(ds, binary[0], labels)
+                               override_num_blocks=len(files))
+
+    def first() -> bytes | None:  # one row of one file (a dataset's head reads ahead)
+        for name in files:
+            with fs.open_input_file(name) as f:
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=1, columns=[binary[0]]):
+                    if batch.num_rows:
+                        return bytes(batch.column(0)[0].as_py())
+        return None
+
+    return ImageSource(ds, binary[0], labels, first)
 
 
-def _folder_source(fs: Any, root: str, nested: bool) -> ImageSource:
+def _folder_source(fs: Any, root: str, nested: bool, first: str | None) -> ImageSource:
     """Image files under `root` (ending in "/"); with `nested` (images in subfolders) those in
     a subfolder are labelled `class` with its name (files at the top then have no class,
     which a conditional model refuses as a missing value)."""
@@ -99,8 +117,14 @@ def _folder_source(fs: Any, root: str, nested: bool) -> ImageSource:
                                   dtype=object)
         return out
 
+    def read_first() -> bytes | None:
+        if first is None:
+            return None
+        with fs.open_input_stream(root + first) as f:
+            return f.read()
+
     return ImageSource(ds.map_batches(label, batch_format="numpy"), "bytes",
-                       [CLASS] if nested else [])
+                       [CLASS] if nested else [], read_first)
 
 
 def count_labels(source: ImageSource, attributes: list[str]) -> LabelCodec:
@@ -117,10 +141,10 @@ def count_labels(source: ImageSource, attributes: list[str]) -> LabelCodec:
 
 
 def first_channels(source: ImageSource) -> int:
-    rows = source.dataset.select_columns([source.column]).take(1)
-    if not rows:
+    data = source.first()
+    if data is None:
         raise DataError("the image data set is empty")
-    image = decode_png(bytes(rows[0][source.column]))
+    image = decode_png(data)
     return 3 if image.ndim == 3 else 1
 
 

@@ -1,5 +1,6 @@
-"""Run by test_train_distributed.py in its own process: a 4-node local Ray cluster (all on
-127.0.0.1; three 1-CPU worker nodes with one `trainer` slot each, so one is spare), a 2-worker
+"""Run by test_train_distributed.py in its own process: a 3-node local Ray cluster (all on
+127.0.0.1; the head and two 1-CPU worker nodes with one `trainer` slot each, so one slot is
+spare and at least one worker node hosts a train worker), a 2-worker
 run of the model family given (argn by default: every family trains in the one loop, so
 one stands for all) that checkpoints every epoch, and the removal of a node hosting a train
 worker once checkpoints exist. Prints one JSON line with what happened."""
@@ -51,9 +52,12 @@ def main(data: str, workdir: str, family: str = "argn") -> None:
     from jobs import train
 
     storage, output = Path(workdir) / "storage", Path(workdir) / "model"
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 3,
-                                                            "include_dashboard": False})
-    for _ in range(3):
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 3, "resources": {"trainer": 1}, "include_dashboard": False,
+        # a dead node is noticed in ~3 s instead of Ray's ~15-25 s (5 missed checks, 3 s apart)
+        "_system_config": {"health_check_period_ms": 1000, "health_check_timeout_ms": 1000,
+                           "health_check_failure_threshold": 3}})
+    for _ in range(2):
         cluster.add_node(num_cpus=1, resources={"trainer": 1})
     cluster.wait_for_nodes()
     ray.init(address=cluster.address)

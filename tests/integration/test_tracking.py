@@ -111,6 +111,8 @@ def wandb_records(folder: Path) -> list:
         if left < 7 or (n == 0 and kind == 0):
             pos += left
             continue
+        if pos + 7 + n > len(raw):  # a record still being written
+            break
         data, pos = raw[pos + 7:pos + 7 + n], pos + 7 + n
         buf = data if kind in (1, 2) else buf + data
         if kind in (1, 4):
@@ -123,6 +125,22 @@ def wandb_records(folder: Path) -> list:
     return records
 
 
+def finished_wandb_records(folder: Path, timeout_s: float = 60.0) -> list:
+    """The run's records once its exit record is on disk: wandb-core writes the file from its
+    own process and may still be flushing it when `finish()` has returned (a loaded CI machine
+    once read it before the first block was written)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = wandb_records(folder)
+        kinds = [r.WhichOneof("record_type") for r in records]
+        if "exit" in kinds or time.monotonic() > deadline:
+            assert "exit" in kinds, f"no exit record after {timeout_s} s: {kinds}"
+            return records
+        time.sleep(0.5)
+
+
 def test_wandb_offline_run_holds_params_and_epochs(adult_small, tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)  # offline: nothing leaves the machine
@@ -131,7 +149,7 @@ def test_wandb_offline_run_holds_params_and_epochs(adult_small, tmp_path, monkey
     assert train.main(["--data", str(data), "--model", "tvae", "--output", str(tmp_path / "m"),
                        "--no-ray", "params.epochs=2", "tracking=wandb",
                        f"tracking_uri={tmp_path / 'wb'}", "experiment=wb-test"]) == 0
-    records = wandb_records(tmp_path / "wb")
+    records = finished_wandb_records(tmp_path / "wb")
     updates = [r.run.config.update if r.WhichOneof("record_type") == "run" else r.config.update
                for r in records if r.WhichOneof("record_type") in ("run", "config")]
     config = {i.key: i.value_json for update in updates for i in update}
