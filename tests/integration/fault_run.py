@@ -53,10 +53,7 @@ def main(data: str, workdir: str, family: str = "argn") -> None:
 
     storage, output = Path(workdir) / "storage", Path(workdir) / "model"
     cluster = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 3, "resources": {"trainer": 1}, "include_dashboard": False,
-        # a dead node is noticed in ~3 s instead of Ray's ~15-25 s (5 missed checks, 3 s apart)
-        "_system_config": {"health_check_period_ms": 1000, "health_check_timeout_ms": 1000,
-                           "health_check_failure_threshold": 3}})
+        "num_cpus": 3, "resources": {"trainer": 1}, "include_dashboard": False})
     for _ in range(2):
         cluster.add_node(num_cpus=1, resources={"trainer": 1})
     cluster.wait_for_nodes()
