@@ -4,6 +4,7 @@ the pipeline's deploy stage. Ray must already be running (jobs/common.start_ray)
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -12,8 +13,10 @@ from typing import Any
 from serving.app import build_app
 from serving.auth import KeyRing
 from serving.settings import load_settings
+from serving.stop import stop_within
 
 APP_NAME = "raysynth"
+STOP_TIMEOUT_S = 15.0  # ray.shutdown() after Ctrl-C takes ~3 s; past this, kill its processes
 
 
 def deploy(settings: dict[str, Any], host: str, port: int) -> Any:
@@ -72,7 +75,8 @@ def serve_until_interrupted(local: bool = True) -> None:
     """Keep the endpoint up until Ctrl-C (or SIGTERM). A local Ray ends with this process:
     `ray.shutdown()` stops it and Serve with it at once (asking Serve to shut down first would
     wait on processes that the same Ctrl-C, sent to the process group, may already have
-    ended). On a cluster the app is taken down with serve.shutdown()."""
+    ended), within STOP_TIMEOUT_S or its processes are killed (serving.stop). On a cluster the
+    app is taken down with serve.shutdown()."""
     import signal
 
     import ray
@@ -88,7 +92,9 @@ def serve_until_interrupted(local: bool = True) -> None:
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         print("stopping ...", flush=True)
-        if local:
-            ray.shutdown()
-        else:
+        if not local:
             serve.shutdown()
+        elif not stop_within(ray.shutdown, STOP_TIMEOUT_S):
+            print(f"Ray did not stop within {STOP_TIMEOUT_S:.0f} s: its processes were "
+                  "killed", flush=True)
+            os._exit(130)  # the driver's Ray threads may still wait on the dead GCS

@@ -100,10 +100,11 @@ def _parquet_source(fs: Any, path: str, uri: str, files: list[str]) -> ImageSour
     return ImageSource(ds, binary[0], labels, first)
 
 
-def _folder_source(fs: Any, root: str, nested: bool, first: str | None) -> ImageSource:
-    """Image files under `root` (ending in "/"); with `nested` (images in subfolders) those in
-    a subfolder are labelled `class` with its name (files at the top then have no class,
-    which a conditional model refuses as a missing value)."""
+def _folder_source(fs: Any, root: str, nested: bool, first: str) -> ImageSource:
+    """Image files under `root` (ending in "/"), `first` the name of one of them; with
+    `nested` (images in subfolders) those in a subfolder are labelled `class` with its name
+    (files at the top then have no class, which a conditional model refuses as a missing
+    value)."""
     import ray.data
 
     ds = ray.data.read_binary_files(root, filesystem=fs, include_paths=True,
@@ -118,8 +119,6 @@ def _folder_source(fs: Any, root: str, nested: bool, first: str | None) -> Image
         return out
 
     def read_first() -> bytes | None:
-        if first is None:
-            return None
         with fs.open_input_stream(root + first) as f:
             return f.read()
 

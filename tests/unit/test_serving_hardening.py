@@ -10,6 +10,7 @@ import io
 import json
 import os
 import time
+from pathlib import Path
 
 import httpx
 import pandas as pd
@@ -206,3 +207,31 @@ def test_condition_errors_name_their_status():
     assert stream_failure(ConditionError("x")).status == 422
     assert stream_failure(BudgetExceeded("y")).status == 408
     assert stream_failure(ValueError("z")) is None
+
+
+# in a fresh interpreter, so that the kill reaches only what this script started
+STOP = """
+import subprocess, sys, time
+from serving.stop import descendants, stop_within
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+assert child.pid in descendants(__import__("os").getpid())
+quick = stop_within(lambda: None, 5.0)
+start = time.monotonic()
+hung = stop_within(lambda: time.sleep(60), 0.5)
+child.wait(timeout=10)
+print(quick, hung, child.returncode, round(time.monotonic() - start, 1))
+"""
+
+
+def test_a_shutdown_that_hangs_is_cut_short_and_its_processes_killed():
+    """`synth serve`'s Ctrl-C: ray.shutdown() bounded, the local Ray's processes killed past
+    the bound (serving.stop)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", STOP], cwd=root, capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr
+    quick, hung, code, seconds = out.stdout.split()
+    assert (quick, hung, code) == ("True", "False", "-9") and float(seconds) < 30  # not 60
