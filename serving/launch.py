@@ -85,6 +85,9 @@ def serve_until_interrupted(local: bool = True) -> None:
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a process started in the background of a script inherits SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt; `synth serve` always stops on it
+    signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
         while True:
