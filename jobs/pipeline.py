@@ -207,6 +207,9 @@ def evaluate(model_path: str, paths: dict[str, str], report_dir: str, target: st
     report = synth_evaluate(real, synthetic, metadata=model.metadata, target=target,
                             holdout=holdout, seed=seed)
     report.settings["subject"] = {"model": f"{model.name} ({model_path})", "data": data}
+    dp = getattr(model, "privacy", None)  # the report says whether and with which budget
+    report.settings["training_privacy"] = dp and {
+        k: dp[k] for k in ("epsilon", "delta", "steps", "noise_multiplier")}
     headline = ("quality", "column_shapes", "tstr_ratio", "dcr_ratio", "detection_auc")
     files = report.save(report_dir)
     return {"report": files["json"], "report_html": files["html"],

@@ -255,7 +255,22 @@ def _distribution_svg(dist: dict) -> str:
     return bars(dist["real"], dist["synthetic"], _labels(dist))
 
 
-def _privacy_section(priv: dict) -> str:
+def _trained_privacy(settings: dict) -> str:
+    """The differential privacy the model was trained with, where the report knows its model
+    (settings.training_privacy: None = none; absent = rows from files, nothing to say)."""
+    if "training_privacy" not in settings:
+        return ""
+    dp = settings["training_privacy"]
+    if not dp:
+        return ("<p class='note' data-section='training-privacy'>trained without differential "
+                "privacy: the figures below are the only privacy evidence</p>")
+    return ("<p data-section='training-privacy'>trained with differential privacy: "
+            f"\u03b5 = {float(dp['epsilon']):.4g}, \u03b4 = {float(dp['delta']):.3g} "
+            f"({int(dp['steps'])} DP-SGD steps, noise multiplier "
+            f"{float(dp['noise_multiplier']):.3g})</p>")
+
+
+def _privacy_section(priv: dict, settings: dict) -> str:
     syn, hold = np.asarray(priv.get("dcr_synthetic", [])), np.asarray(priv.get("dcr_holdout", []))
     top = float(max(syn.max(initial=0), hold.max(initial=0), 1e-9))
     edges = np.linspace(0, top, 26)
@@ -264,8 +279,8 @@ def _privacy_section(priv: dict) -> str:
     labels = [f"{e:.3f}" for e in edges[:-1]]
     cap = ("Distance to the closest training row (Gower): holdout rows (blue) vs synthetic rows "
            "(orange); synthetic mass left of the holdout's means memorization")
-    return "<h2>Privacy</h2>" + _figure("privacy-dcr", cap, bars(hh.tolist(), hs.tolist(), labels,
-                                                                 width=640))
+    figure = _figure("privacy-dcr", cap, bars(hh.tolist(), hs.tolist(), labels, width=640))
+    return "<h2>Privacy</h2>" + _trained_privacy(settings) + figure
 
 
 def _utility_section(util: dict) -> str:
@@ -351,7 +366,7 @@ def render(doc: dict[str, Any]) -> str:
     if "detection" in details:
         parts.append(_detection_section(details["detection"], details.get("fidelity", {})))
     if "privacy" in details:
-        parts.append(_privacy_section(details["privacy"]))
+        parts.append(_privacy_section(details["privacy"], settings))
     if "wasserstein" in details:
         w = details["wasserstein"]
         parts += ["<h2>Wasserstein distances</h2>", f"<p class='note'>{escape(w['note'])}</p>",

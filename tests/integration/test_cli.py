@@ -128,5 +128,6 @@ def test_pipeline_on_a_real_local_ray(small_csv, tmp_path):
     report = json.loads((tmp_path / "run" / "evaluation" / "report.json").read_text())
     assert report["scores"]["column_shapes"] > 0.9
     assert {"tstr_ratio", "dcr_ratio", "detection_auc"} <= set(report["scores"])
-    assert "data-figure" in (tmp_path / "run" / "evaluation" / "report.html").read_text()
+    html = (tmp_path / "run" / "evaluation" / "report.html").read_text()
+    assert "data-figure" in html and "trained without differential privacy" in html
     assert (tmp_path / "run" / "models" / "demo" / "1" / "_COMPLETE").exists()

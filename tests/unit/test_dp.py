@@ -204,6 +204,21 @@ def test_http_model_info_and_store_listing_show_epsilon(private_model):
     assert f"\u03b5 {model.privacy['epsilon']:g}" in version_line(1, path)
 
 
+def test_the_pipelines_report_prints_the_epsilon(private_model, adult, tmp_path):
+    from jobs.pipeline import evaluate
+
+    model, path = private_model
+    paths = {"train": str(tmp_path / "train.csv"), "holdout": str(tmp_path / "holdout.csv")}
+    adult.head(600).to_csv(paths["train"], index=False)
+    adult.tail(300).to_csv(paths["holdout"], index=False)
+    out = evaluate(path, paths, str(tmp_path / "report"), "income", seed=0)
+    doc = json.loads(Path(out["report"]).read_text())
+    assert doc["settings"]["training_privacy"]["epsilon"] == model.privacy["epsilon"]
+    html = Path(out["report_html"]).read_text()
+    assert f"\u03b5 = {model.privacy['epsilon']:.4g}" in html
+    assert "trained with differential privacy" in html
+
+
 def test_a_resumed_session_counts_the_steps_of_its_checkpoint(adult):
     from synth.models.session import Shard, no_reduce, no_wrap
 
